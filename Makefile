@@ -1,0 +1,60 @@
+# The two commands: `make run` (serve the API with the seed data) and `make test`.
+# Both install what they need; with no DATABASE_URL they use a project-local PostgreSQL.
+
+UV_VERSION := 0.13.9
+TOOLS := .tools
+# A working uv on PATH is used as is; otherwise one is installed into .tools/.
+UV := $(shell uv --version >/dev/null 2>&1 && command -v uv || echo $(TOOLS)/bin/uv)
+PY := .venv/bin/python
+WITH_DB := $(PY) -m config.localdb run --
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: install run test check lint format typecheck migrations-check schema schema-check db db-stop manage clean
+
+$(TOOLS)/bin/uv:
+	python3 -m venv $(TOOLS)
+	$(TOOLS)/bin/pip install --quiet "uv==$(UV_VERSION)"
+
+install: $(UV)
+	$(UV) sync --frozen --quiet
+
+## Serve the API with the seed data on http://127.0.0.1:8000/
+run: install
+	DJANGO_DEBUG=1 $(WITH_DB) sh -c '$(PY) manage.py migrate --noinput && $(PY) manage.py seed && $(PY) manage.py runserver $(HOST):$(PORT)'
+
+## Run the whole test suite (pass extra pytest arguments with ARGS="...")
+test: install
+	$(WITH_DB) $(PY) -m pytest --create-db $(ARGS)
+
+## Lint, format check, types, migrations and the committed OpenAPI document
+check: install lint typecheck migrations-check
+
+lint:
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+
+format: install
+	$(PY) -m ruff check --fix .
+	$(PY) -m ruff format .
+
+typecheck:
+	# mypy imports the settings but never connects to the database.
+	DJANGO_DEBUG=1 DATABASE_URL=postgres://localhost/typecheck $(PY) -m mypy .
+
+migrations-check:
+	DJANGO_DEBUG=1 $(WITH_DB) $(PY) manage.py makemigrations --check --dry-run
+
+## Start or stop the project-local PostgreSQL for ad-hoc commands
+db: install
+	$(PY) -m config.localdb start
+
+db-stop:
+	$(PY) -m config.localdb stop
+
+## Any manage.py command against the configured database: make manage ARGS="createsuperuser"
+manage: install
+	DJANGO_DEBUG=1 $(WITH_DB) $(PY) manage.py $(ARGS)
+
+clean: db-stop
+	rm -rf .data .venv $(TOOLS) staticfiles

@@ -1,0 +1,675 @@
+"""What is tracked: each measure of a strategy, the dated events that move it, and the money
+attached to it."""
+
+from __future__ import annotations
+
+import datetime
+from typing import Any
+
+import pghistory
+import pgtrigger
+from django.conf import settings
+from django.contrib.postgres.indexes import GinIndex
+from django.contrib.postgres.search import SearchVector, SearchVectorField
+from django.core.exceptions import ValidationError
+from django.core.validators import MinValueValidator, RegexValidator
+from django.db import models
+from django.db.models import Exists, F, OuterRef, Q, Subquery
+from django.db.models.functions import Now
+
+from measures.choices import (
+    AXIS_VALUES,
+    FINISHED_STAGES,
+    Axis,
+    Confidence,
+    FundingNovelty,
+    FundingPhase,
+    Instrument,
+    Stage,
+    Verdict,
+)
+from strategy.models import HISTORY_OBJ_FIELD, SLUG_PATTERN, Organisation, Source, Strategy
+
+CURRENCY_PATTERN = r"^[A-Z]{3}$"
+
+# The change feed orders rows by the id of the transaction that last wrote them, and only
+# shows transactions older than every one still running, so a reader that resumes from
+# its last position can never miss a row committed late by a slow transaction.
+STAMP_CHANGE_XID = "NEW.change_xid := pg_current_xact_id()::text::bigint; RETURN NEW;"
+
+
+def change_xid_field() -> models.BigIntegerField:
+    return models.BigIntegerField(
+        "change transaction",
+        null=True,
+        editable=False,
+        help_text="Id of the database transaction that last wrote the row (set by a trigger).",
+    )
+
+
+def stamp_change_xid(operation: Any) -> pgtrigger.Trigger:
+    return pgtrigger.Trigger(
+        name="stamp_change_xid", when=pgtrigger.Before, operation=operation, func=STAMP_CHANGE_XID
+    )
+
+
+def append_only() -> pgtrigger.Protect:
+    return pgtrigger.Protect(name="append_only", operation=pgtrigger.Update | pgtrigger.Delete)
+
+
+class StatusEventQuerySet(models.QuerySet["StatusEvent"]):
+    def known_at(self, instant: datetime.datetime | None) -> StatusEventQuerySet:
+        """The events the database held at ``instant``, less those corrected by then."""
+        if instant is None:
+            return self.filter(superseded_by__isnull=True)
+        corrected = StatusEvent.objects.filter(supersedes=OuterRef("pk"), recorded_at__lte=instant)
+        return self.filter(recorded_at__lte=instant).exclude(Exists(corrected))
+
+    def in_effect_order(self) -> StatusEventQuerySet:
+        """Latest in valid time first; on the same day, the one recorded last wins."""
+        return self.order_by("-effective_on", "-recorded_at", "-id")
+
+
+class MeasureQuerySet(models.QuerySet["Measure"]):
+    def with_history(
+        self,
+        *,
+        as_of: datetime.date | None = None,
+        known_at: datetime.datetime | None = None,
+    ) -> MeasureQuerySet:
+        """Annotate ``stage_then``, ``verdict_then`` and ``confidence_then``: each axis's value
+        on ``as_of`` (default: today) as the database knew it at ``known_at`` (default: now).
+
+        One correlated subquery per axis, so the whole answer is one SQL query."""
+        on = as_of or datetime.date.today()
+        annotations = {}
+        for axis in Axis:
+            events = (
+                StatusEvent.objects.filter(
+                    measure=OuterRef("pk"), axis=axis.value, effective_on__lte=on
+                )
+                .known_at(known_at)
+                .in_effect_order()
+            )
+            annotations[f"{axis.value}_then"] = Subquery(events.values("value")[:1])
+        annotations["stage_since_then"] = Subquery(
+            StatusEvent.objects.filter(
+                measure=OuterRef("pk"), axis=Axis.STAGE, effective_on__lte=on
+            )
+            .known_at(known_at)
+            .in_effect_order()
+            .values("effective_on")[:1]
+        )
+        return self.annotate(**annotations)
+
+    def overdue(self, today: datetime.date | None = None) -> MeasureQuerySet:
+        """Measures past their target date that have not reached a finished stage."""
+        return self.filter(target_on__lt=today or datetime.date.today()).exclude(
+            stage__in=FINISHED_STAGES
+        )
+
+
+@pghistory.track(
+    pghistory.InsertEvent(),
+    pghistory.UpdateEvent(),
+    pghistory.DeleteEvent(),
+    exclude=["search_vector", "change_xid"],
+    model_name="MeasureHistory",
+    obj_field=HISTORY_OBJ_FIELD,
+)
+class Measure(models.Model):
+    """One commitment of a strategy, e.g. “make it a criminal offence to possess corrosive
+    substances in a public place”. Its current stage, verdict and confidence are a cache of
+    its event history, kept in step by ``measures.services.status_event_record``."""
+
+    slug = models.SlugField(
+        "slug",
+        max_length=120,
+        unique=True,
+        help_text="Stable identifier used in URLs, e.g. “corrosive-substance-possession-offence”.",
+    )
+    strategy = models.ForeignKey(
+        Strategy,
+        on_delete=models.PROTECT,
+        related_name="measures",
+        verbose_name="strategy",
+        help_text="The strategy that committed to it.",
+    )
+    title = models.CharField(
+        "title",
+        max_length=300,
+        help_text="The commitment in a line, e.g. “Offence of possessing a corrosive substance in a public place”.",
+    )
+    summary = models.TextField(
+        "summary", blank=True, help_text="What was promised, in the strategy's own terms."
+    )
+    category = models.CharField(
+        "category",
+        max_length=100,
+        blank=True,
+        help_text="The strategy's theme it belongs to, e.g. “Law enforcement and criminal justice”.",
+    )
+    lead_organisation = models.ForeignKey(
+        Organisation,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="led_measures",
+        verbose_name="lead organisation",
+        help_text="Who is responsible for delivering it, e.g. the Home Office.",
+    )
+    instrument = models.CharField(
+        "instrument",
+        max_length=32,
+        choices=Instrument.choices,
+        help_text="How it is to be delivered, e.g. “legislation”.",
+    )
+    legal_vehicle = models.CharField(
+        "legal vehicle",
+        max_length=200,
+        blank=True,
+        help_text="The bill or instrument that carries it, e.g. “Offensive Weapons Bill”.",
+    )
+    target_on = models.DateField(
+        "target date",
+        null=True,
+        blank=True,
+        help_text="When delivery was promised, if a date was given, e.g. 2020-03-31.",
+    )
+    stage = models.CharField(  # noqa: DJ001 - null means no event yet on this axis
+        "stage",
+        max_length=32,
+        choices=Stage.choices,
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="Current stage, derived from the event history (read-only).",
+    )
+    stage_since = models.DateField(
+        "stage since",
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="The date the current stage took effect (read-only).",
+    )
+    verdict = models.CharField(  # noqa: DJ001 - null means no event yet on this axis
+        "verdict",
+        max_length=32,
+        choices=Verdict.choices,
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="Current editorial verdict, derived from the event history (read-only).",
+    )
+    confidence = models.CharField(  # noqa: DJ001 - null means no event yet on this axis
+        "delivery confidence",
+        max_length=32,
+        choices=Confidence.choices,
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="Current delivery-confidence rating, derived from the event history (read-only).",
+    )
+    version = models.PositiveIntegerField(
+        "version",
+        default=1,
+        editable=False,
+        help_text="Rises by one on every change; a write based on an older version is refused.",
+    )
+    search_vector = models.GeneratedField(
+        expression=SearchVector("title", weight="A", config="english")
+        + SearchVector("summary", weight="B", config="english")
+        + SearchVector("legal_vehicle", "category", weight="C", config="english"),
+        output_field=SearchVectorField(),
+        db_persist=True,
+        verbose_name="search vector",
+    )
+    created_at = models.DateTimeField("created at", auto_now_add=True, db_default=Now())
+    updated_at = models.DateTimeField("updated at", auto_now=True, db_default=Now())
+    change_xid = change_xid_field()
+
+    objects = MeasureQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["strategy_id", "title"]
+        verbose_name = "measure"
+        verbose_name_plural = "measures"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(slug__regex=SLUG_PATTERN), name="measures_measure_slug_lowercase_kebab"
+            ),
+            models.CheckConstraint(
+                condition=Q(instrument__in=Instrument.values),
+                name="measures_measure_instrument_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(stage__isnull=True) | Q(stage__in=Stage.values),
+                name="measures_measure_stage_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(verdict__isnull=True) | Q(verdict__in=Verdict.values),
+                name="measures_measure_verdict_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(confidence__isnull=True) | Q(confidence__in=Confidence.values),
+                name="measures_measure_confidence_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(version__gte=1), name="measures_measure_version_positive"
+            ),
+            # Target of the composite foreign key that keeps a funding line's measure inside
+            # the line's own strategy.
+            models.UniqueConstraint(
+                fields=["id", "strategy"], name="measures_measure_id_strategy_unique"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["strategy", "stage"], name="measures_measure_strat_stage"),
+            models.Index(fields=["stage"], name="measures_measure_stage"),
+            models.Index(fields=["updated_at", "id"], name="measures_measure_updated"),
+            models.Index(fields=["target_on"], name="measures_measure_target_on"),
+            GinIndex(fields=["search_vector"], name="measures_measure_search"),
+            models.Index(fields=["change_xid", "id"], name="measures_measure_change"),
+        ]
+        triggers = [stamp_change_xid(pgtrigger.Insert | pgtrigger.Update)]
+
+    def __str__(self) -> str:
+        return self.title
+
+    @property
+    def is_overdue(self) -> bool:
+        return (
+            self.target_on is not None
+            and self.target_on < datetime.date.today()
+            and self.stage not in FINISHED_STAGES
+        )
+
+
+@pghistory.track(
+    pghistory.InsertEvent(),
+    exclude=["change_xid"],
+    model_name="StatusEventHistory",
+    obj_field=HISTORY_OBJ_FIELD,
+)
+class StatusEvent(models.Model):
+    """One dated change of one axis (stage, verdict or confidence) of one measure, with the
+    evidence for it. Events are never edited or deleted: a correction is a new event that
+    supersedes the old one."""
+
+    measure = models.ForeignKey(
+        Measure,
+        on_delete=models.PROTECT,
+        related_name="events",
+        verbose_name="measure",
+        help_text="The measure whose status changed.",
+    )
+    axis = models.CharField(
+        "axis",
+        max_length=16,
+        choices=Axis.choices,
+        help_text="Which of the three axes changed, e.g. “stage”.",
+    )
+    value = models.CharField(
+        "value",
+        max_length=32,
+        help_text="The new value on that axis, e.g. “in_force”.",
+    )
+    effective_on = models.DateField(
+        "effective on",
+        help_text="When it became true in the world (valid time), e.g. 2022-04-06.",
+    )
+    recorded_at = models.DateTimeField(
+        "recorded at",
+        db_default=Now(),
+        editable=False,
+        help_text="When the tracker learned it (transaction time); set by the database.",
+    )
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name="recorded by",
+        help_text="The researcher or API client that recorded it; empty for seed data.",
+    )
+    rationale = models.TextField(
+        "rationale",
+        help_text="Why the value changed, e.g. “SI 2022/418 commenced section 6 on 6 April 2022”.",
+    )
+    supersedes = models.ForeignKey(
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="superseded_by",
+        verbose_name="corrects",
+        help_text="The earlier event of the same measure and axis that this one corrects.",
+    )
+
+    change_xid = change_xid_field()
+
+    objects = StatusEventQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-effective_on", "-recorded_at", "-id"]
+        verbose_name = "status event"
+        verbose_name_plural = "status events"
+        get_latest_by = "recorded_at"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(axis__in=Axis.values), name="measures_statusevent_axis_valid"
+            ),
+            models.CheckConstraint(
+                condition=(
+                    Q(axis=Axis.STAGE, value__in=Stage.values)
+                    | Q(axis=Axis.VERDICT, value__in=Verdict.values)
+                    | Q(axis=Axis.CONFIDENCE, value__in=Confidence.values)
+                ),
+                name="measures_statusevent_value_valid_for_axis",
+            ),
+            models.CheckConstraint(
+                condition=Q(supersedes__isnull=True) | ~Q(supersedes=F("id")),
+                name="measures_statusevent_not_self_superseding",
+            ),
+            # An event is corrected at most once; a wrong correction is itself corrected.
+            models.UniqueConstraint(
+                fields=["supersedes"], name="measures_statusevent_superseded_once"
+            ),
+            # Target of the composite foreign key (supersedes_id, measure_id, axis): a
+            # correction can only supersede an event of the same measure and axis.
+            models.UniqueConstraint(
+                fields=["id", "measure", "axis"], name="measures_statusevent_id_measure_axis"
+            ),
+        ]
+        indexes = [
+            models.Index(
+                F("measure"),
+                F("axis"),
+                F("effective_on").desc(),
+                F("recorded_at").desc(),
+                F("id").desc(),
+                name="measures_event_history",
+            ),
+            models.Index(fields=["recorded_at", "id"], name="measures_event_recorded"),
+            models.Index(fields=["change_xid", "id"], name="measures_event_change"),
+        ]
+        triggers = [stamp_change_xid(pgtrigger.Insert), append_only()]
+
+    def __str__(self) -> str:
+        return f"{self.get_axis_display()} → {self.value} on {self.effective_on}"
+
+    def clean(self) -> None:
+        choices = AXIS_VALUES.get(self.axis)
+        if choices is not None and self.value not in choices.values:
+            raise ValidationError(
+                {
+                    "value": f"“{self.value}” is not a {self.axis}; choose one of "
+                    + ", ".join(choices.values)
+                    + "."
+                }
+            )
+
+    @property
+    def value_label(self) -> str:
+        choices = AXIS_VALUES.get(self.axis)
+        return (
+            str(choices(self.value).label)
+            if choices and self.value in choices.values
+            else self.value
+        )
+
+
+@pghistory.track(
+    pghistory.InsertEvent(),
+    model_name="EventCitationHistory",
+    obj_field=HISTORY_OBJ_FIELD,
+)
+class EventCitation(models.Model):
+    """The evidence for a status event: a source plus the quoted passage or a locator."""
+
+    event = models.ForeignKey(
+        StatusEvent,
+        on_delete=models.PROTECT,
+        related_name="citations",
+        verbose_name="event",
+        help_text="The event this evidence supports.",
+    )
+    source = models.ForeignKey(
+        Source,
+        on_delete=models.PROTECT,
+        related_name="event_citations",
+        verbose_name="source",
+        help_text="Where the evidence is.",
+    )
+    quote = models.TextField(
+        "quoted passage",
+        blank=True,
+        help_text="The words that support the event, e.g. “The following provisions … come into force on 6th April 2022”.",
+    )
+    locator = models.CharField(
+        "locator",
+        max_length=300,
+        blank=True,
+        help_text="Where in the source, e.g. “reg. 2(b)” or “col. 345”.",
+    )
+
+    class Meta:
+        ordering = ["id"]
+        verbose_name = "citation"
+        verbose_name_plural = "citations"
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(quote="") | ~Q(locator=""),
+                name="measures_eventcitation_quote_or_locator",
+            ),
+        ]
+        triggers = [append_only()]
+
+    def __str__(self) -> str:
+        return f"{self.source} ({self.locator or 'quoted'})"
+
+
+@pghistory.track(
+    pghistory.InsertEvent(),
+    pghistory.UpdateEvent(),
+    pghistory.DeleteEvent(),
+    exclude=["change_xid"],
+    model_name="FundingLineHistory",
+    obj_field=HISTORY_OBJ_FIELD,
+)
+class FundingLine(models.Model):
+    """One money figure attached to a strategy or one of its measures, in one phase: £40
+    million announced, £3.6 million spent. Lines in different phases are never summed."""
+
+    strategy = models.ForeignKey(
+        Strategy,
+        on_delete=models.PROTECT,
+        related_name="funding_lines",
+        verbose_name="strategy",
+        help_text="The strategy the money belongs to.",
+    )
+    measure = models.ForeignKey(
+        Measure,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="funding_lines",
+        verbose_name="measure",
+        help_text="The measure it funds; empty for a strategy-wide envelope.",
+    )
+    parent = models.ForeignKey(
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="children",
+        verbose_name="drawn from",
+        help_text="The envelope this money comes out of, e.g. the strategy's £40 million.",
+    )
+    title = models.CharField(
+        "title",
+        max_length=300,
+        help_text="What the money is for, e.g. “Early Intervention Youth Fund”.",
+    )
+    amount = models.DecimalField(
+        "amount",
+        max_digits=15,
+        decimal_places=2,
+        validators=[MinValueValidator(0)],
+        help_text="The figure in the currency's major unit, e.g. 40000000.00.",
+    )
+    currency = models.CharField(
+        "currency",
+        max_length=3,
+        default="GBP",
+        validators=[
+            RegexValidator(CURRENCY_PATTERN, "Use a three-letter ISO 4217 code, e.g. GBP.")
+        ],
+        help_text="ISO 4217 code, e.g. “GBP”.",
+    )
+    phase = models.CharField(
+        "phase",
+        max_length=16,
+        choices=FundingPhase.choices,
+        help_text="How far the money has travelled, e.g. “announced” or “spent”.",
+    )
+    period_start = models.DateField(
+        "period start",
+        null=True,
+        blank=True,
+        help_text="First day of the period the money covers, e.g. 2018-04-01.",
+    )
+    period_end = models.DateField(
+        "period end",
+        null=True,
+        blank=True,
+        help_text="Last day of the period the money covers, e.g. 2020-03-31.",
+    )
+    period_label = models.CharField(
+        "period",
+        max_length=100,
+        blank=True,
+        help_text="The period as the source puts it, e.g. “2018-19 and 2019-20”.",
+    )
+    funder = models.ForeignKey(
+        Organisation,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="funding_given",
+        verbose_name="funder",
+        help_text="Who pays, e.g. the Home Office.",
+    )
+    recipient = models.ForeignKey(
+        Organisation,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="funding_received",
+        verbose_name="recipient",
+        help_text="Who receives it, e.g. the Metropolitan Police Service.",
+    )
+    novelty = models.CharField(
+        "new or re-announced",
+        max_length=16,
+        choices=FundingNovelty.choices,
+        default=FundingNovelty.UNKNOWN,
+        help_text="Whether this is additional money or money announced before.",
+    )
+    source = models.ForeignKey(
+        Source,
+        on_delete=models.PROTECT,
+        related_name="funding_citations",
+        verbose_name="source",
+        help_text="Where the figure is stated.",
+    )
+    quote = models.TextField(
+        "quoted passage",
+        blank=True,
+        help_text="The words that state the figure, e.g. “backed with £40m of Home Office funding”.",
+    )
+    locator = models.CharField(
+        "locator",
+        max_length=300,
+        blank=True,
+        help_text="Where in the source, e.g. “para. 4.2”.",
+    )
+    notes = models.TextField("notes", blank=True, help_text="Anything a reader should know.")
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name="recorded by",
+        help_text="Who recorded it; empty for seed data.",
+    )
+    created_at = models.DateTimeField("created at", auto_now_add=True, db_default=Now())
+    updated_at = models.DateTimeField("updated at", auto_now=True, db_default=Now())
+    change_xid = change_xid_field()
+
+    class Meta:
+        ordering = ["strategy_id", "period_start", "id"]
+        verbose_name = "funding line"
+        verbose_name_plural = "funding lines"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(amount__gte=0), name="measures_fundingline_amount_non_negative"
+            ),
+            models.CheckConstraint(
+                condition=Q(currency__regex=CURRENCY_PATTERN),
+                name="measures_fundingline_currency_iso_4217",
+            ),
+            models.CheckConstraint(
+                condition=Q(phase__in=FundingPhase.values), name="measures_fundingline_phase_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(novelty__in=FundingNovelty.values),
+                name="measures_fundingline_novelty_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(period_start__isnull=True)
+                | Q(period_end__isnull=True)
+                | Q(period_start__lte=F("period_end")),
+                name="measures_fundingline_period_in_order",
+            ),
+            models.CheckConstraint(
+                condition=Q(parent__isnull=True) | ~Q(parent=F("id")),
+                name="measures_fundingline_not_own_parent",
+            ),
+            models.CheckConstraint(
+                condition=~Q(quote="") | ~Q(locator=""),
+                name="measures_fundingline_quote_or_locator",
+            ),
+            # Target of the composite foreign key that keeps a child line in its parent's strategy.
+            models.UniqueConstraint(
+                fields=["id", "strategy"], name="measures_fundingline_id_strategy_unique"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["strategy", "phase"], name="measures_funding_strat_phase"),
+            models.Index(fields=["measure", "phase"], name="measures_funding_measure_phase"),
+            models.Index(fields=["updated_at", "id"], name="measures_funding_updated"),
+            models.Index(fields=["change_xid", "id"], name="measures_funding_change"),
+        ]
+        triggers = [stamp_change_xid(pgtrigger.Insert | pgtrigger.Update)]
+
+    def __str__(self) -> str:
+        return f"{self.title}: {self.currency} {self.amount:,} {self.phase}"
+
+    def clean(self) -> None:
+        errors: dict[str, Any] = {}
+        if self.period_start and self.period_end and self.period_start > self.period_end:
+            errors["period_end"] = "The period cannot end before it starts."
+        if self.measure and self.strategy_id and self.measure.strategy_id != self.strategy_id:
+            errors["measure"] = "The measure belongs to another strategy."
+        if self.parent:
+            if self.parent_id == self.pk:
+                errors["parent"] = "A funding line cannot be drawn from itself."
+            elif self.strategy_id and self.parent.strategy_id != self.strategy_id:
+                errors["parent"] = "The envelope belongs to another strategy."
+        if not self.quote and not self.locator:
+            errors["quote"] = "Quote the passage that states the figure, or give a locator."
+        if errors:
+            raise ValidationError(errors)

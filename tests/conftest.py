@@ -1,0 +1,54 @@
+from __future__ import annotations
+
+import datetime
+import os
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, settings
+
+from measures.models import Measure, StatusEvent
+from measures.services import CitationInput, status_event_record
+from tests.factories import MeasureFactory, SourceFactory
+
+# Property tests run a bounded number of examples in the suite; HYPOTHESIS_PROFILE=deep
+# runs many more.
+settings.register_profile(
+    "suite", max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+settings.register_profile(
+    "deep", max_examples=1000, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "suite"))
+
+
+@pytest.fixture
+def measure(db: None) -> Measure:
+    return MeasureFactory.create()
+
+
+@pytest.fixture
+def record(db: None) -> Callable[..., StatusEvent]:
+    """Record an event through the service with a valid citation."""
+    source = SourceFactory.create()
+
+    def _record(
+        measure: Measure,
+        value: str,
+        effective_on: datetime.date,
+        *,
+        axis: str = "stage",
+        **kwargs: Any,
+    ) -> StatusEvent:
+        return status_event_record(
+            measure=measure,
+            axis=axis,
+            value=value,
+            effective_on=effective_on,
+            rationale=kwargs.pop("rationale", f"{axis} became {value}"),
+            citations=kwargs.pop("citations", [CitationInput(source=source, quote="quoted")]),
+            **kwargs,
+        )
+
+    return _record
