@@ -20,8 +20,18 @@ install: $(UV)
 	$(UV) sync --frozen --quiet
 
 ## Serve the API with the seed data on http://127.0.0.1:8000/
-run: install
-	DJANGO_DEBUG=1 $(WITH_DB) sh -c '$(PY) manage.py migrate --noinput && $(PY) manage.py seed && $(PY) manage.py runserver $(HOST):$(PORT)'
+# Served as in production (DEBUG off, problem+json errors, static files by WhiteNoise) but
+# over plain HTTP on the loopback, with a secret key kept in .data/ for this checkout.
+run: install .data/secret-key
+	DJANGO_HTTPS=0 DJANGO_SECRET_KEY="$$(cat .data/secret-key)" $(WITH_DB) sh -c '\
+	  $(PY) manage.py migrate --noinput && \
+	  $(PY) manage.py seed && \
+	  $(PY) manage.py collectstatic --noinput -v0 && \
+	  $(PY) manage.py runserver $(HOST):$(PORT)'
+
+.data/secret-key:
+	@mkdir -p .data
+	@$(PY) -c "import secrets; print(secrets.token_urlsafe(50))" > $@
 
 ## Run the whole test suite (pass extra pytest arguments with ARGS="...")
 test: install
@@ -44,6 +54,10 @@ typecheck:
 
 migrations-check:
 	DJANGO_DEBUG=1 $(WITH_DB) $(PY) manage.py makemigrations --check --dry-run
+
+## Regenerate the committed OpenAPI document after changing a serializer, view or filter
+schema: install
+	DJANGO_DEBUG=1 $(WITH_DB) $(PY) manage.py spectacular --validate --fail-on-warn --file openapi.yaml
 
 ## Start or stop the project-local PostgreSQL for ad-hoc commands
 db: install

@@ -1,6 +1,46 @@
+"""URLs: the admin, the API v1, its OpenAPI document with Swagger UI and Redoc."""
+
 from django.contrib import admin
-from django.urls import path
+from django.urls import include, path
+from drf_spectacular.views import (
+    SpectacularAPIView,
+    SpectacularRedocView,
+    SpectacularSwaggerSplitView,
+)
+from rest_framework.routers import DefaultRouter
+
+from config import problems
+from measures.views import (
+    ChangeFeedViewSet,
+    FundingLineViewSet,
+    MeasureEventViewSet,
+    MeasureViewSet,
+    StrategyReportViewSet,
+)
+from strategy.views import OrganisationViewSet, SourceViewSet, StrategyViewSet
+
+router = DefaultRouter()
+router.register("organisations", OrganisationViewSet, basename="organisation")
+router.register("strategies", StrategyViewSet, basename="strategy")
+router.register("strategies", StrategyReportViewSet, basename="strategy-report")
+router.register("sources", SourceViewSet, basename="source")
+router.register("measures", MeasureViewSet, basename="measure")
+router.register(
+    r"measures/(?P<measure_slug>[-a-z0-9]+)/events", MeasureEventViewSet, basename="measure-event"
+)
+router.register("funding-lines", FundingLineViewSet, basename="fundingline")
+router.register("changes", ChangeFeedViewSet, basename="change")
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    path("api/v1/", include(router.urls)),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="swagger-ui"),
+    path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
+    path("api/problems/<slug:slug>/", problems.describe_problem_type, name="problem-type"),
 ]
+
+handler400 = "config.problems.bad_request"
+handler403 = "config.problems.permission_denied"
+handler404 = "config.problems.not_found"
+handler500 = "config.problems.server_error"

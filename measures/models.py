@@ -14,8 +14,9 @@ from django.contrib.postgres.search import SearchVector, SearchVectorField
 from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator, RegexValidator
 from django.db import models
-from django.db.models import Exists, F, OuterRef, Q, Subquery
+from django.db.models import Case, Exists, F, OuterRef, Q, Subquery, Value, When
 from django.db.models.functions import Now
+from django.utils import timezone
 
 from measures.choices import (
     AXIS_VALUES,
@@ -76,12 +77,14 @@ class MeasureQuerySet(models.QuerySet["Measure"]):
         *,
         as_of: datetime.date | None = None,
         known_at: datetime.datetime | None = None,
+        label: str = "then",
     ) -> MeasureQuerySet:
-        """Annotate ``stage_then``, ``verdict_then`` and ``confidence_then``: each axis's value
-        on ``as_of`` (default: today) as the database knew it at ``known_at`` (default: now).
+        """Annotate ``stage_then``, ``verdict_then``, ``confidence_then`` and
+        ``stage_since_then`` (``then`` being ``label``): each axis's value on ``as_of``
+        (default: today) as the database knew it at ``known_at`` (default: now).
 
         One correlated subquery per axis, so the whole answer is one SQL query."""
-        on = as_of or datetime.date.today()
+        on = as_of or timezone.localdate()
         annotations = {}
         for axis in Axis:
             events = (
@@ -91,8 +94,8 @@ class MeasureQuerySet(models.QuerySet["Measure"]):
                 .known_at(known_at)
                 .in_effect_order()
             )
-            annotations[f"{axis.value}_then"] = Subquery(events.values("value")[:1])
-        annotations["stage_since_then"] = Subquery(
+            annotations[f"{axis.value}_{label}"] = Subquery(events.values("value")[:1])
+        annotations[f"stage_since_{label}"] = Subquery(
             StatusEvent.objects.filter(
                 measure=OuterRef("pk"), axis=Axis.STAGE, effective_on__lte=on
             )
@@ -102,10 +105,21 @@ class MeasureQuerySet(models.QuerySet["Measure"]):
         )
         return self.annotate(**annotations)
 
-    def overdue(self, today: datetime.date | None = None) -> MeasureQuerySet:
-        """Measures past their target date that have not reached a finished stage."""
-        return self.filter(target_on__lt=today or datetime.date.today()).exclude(
-            stage__in=FINISHED_STAGES
+    def with_overdue(
+        self, on: datetime.date | None = None, stage_field: str = "stage"
+    ) -> MeasureQuerySet:
+        """Annotate ``is_overdue``: past the target date on ``on`` (default today) without
+        having reached a finished stage. ``stage_field`` may name a time-travel annotation."""
+        day = on or timezone.localdate()
+        unfinished = Q(**{f"{stage_field}__isnull": True}) | ~Q(
+            **{f"{stage_field}__in": FINISHED_STAGES}
+        )
+        return self.annotate(
+            is_overdue=Case(
+                When(Q(target_on__lt=day) & unfinished, then=Value(True)),
+                default=Value(False),
+                output_field=models.BooleanField(),
+            )
         )
 
 
@@ -275,14 +289,6 @@ class Measure(models.Model):
 
     def __str__(self) -> str:
         return self.title
-
-    @property
-    def is_overdue(self) -> bool:
-        return (
-            self.target_on is not None
-            and self.target_on < datetime.date.today()
-            and self.stage not in FINISHED_STAGES
-        )
 
 
 @pghistory.track(

@@ -1,0 +1,284 @@
+"""Every error the service returns is an RFC 9457 problem details document
+(``application/problem+json``): from DRF views, from Django itself (404, 400, 403, 500),
+and for a database that cannot be reached (503 with ``Retry-After``)."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from http import HTTPStatus
+from typing import Any
+
+from django.core.exceptions import PermissionDenied, RequestDataTooBig, SuspiciousOperation
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import DatabaseError, DataError, InterfaceError, OperationalError
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.urls import reverse
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+from rest_framework.serializers import as_serializer_error
+from rest_framework.views import set_rollback
+
+logger = logging.getLogger(__name__)
+
+PROBLEM_CONTENT_TYPE = "application/problem+json"
+DATABASE_RETRY_AFTER_SECONDS = 5
+
+# The documented problem types. ``type`` in a problem is the URL of its entry here.
+PROBLEM_TYPES: dict[str, tuple[str, str]] = {
+    "validation-error": (
+        "Your request is not valid.",
+        "One or more fields or parameters are invalid; `errors` lists each with a JSON "
+        "pointer (`pointer`) into the body or the name of the query parameter (`parameter`).",
+    ),
+    "unknown-parameter": (
+        "Unknown query parameter.",
+        "The request names a query parameter that this operation does not accept. Unknown "
+        "filters are refused rather than ignored, so a typo cannot return unfiltered data.",
+    ),
+    "stale-version": (
+        "The resource has changed since you read it.",
+        "The `If-Match` header does not match the current `ETag`: someone else changed the "
+        "resource. Fetch it again, re-apply your change and retry.",
+    ),
+    "idempotency-key-reused": (
+        "This Idempotency-Key was used for a different request.",
+        "An `Idempotency-Key` identifies one request. Retry with the same body, or use a "
+        "new key for a new request.",
+    ),
+    "database-unavailable": (
+        "The database is unavailable.",
+        "The service cannot reach its database right now. Nothing was changed. Retry after "
+        "the number of seconds in `Retry-After`.",
+    ),
+    "request-too-large": (
+        "The request body is too large.",
+        "Send a smaller body; the limit is stated in `detail`.",
+    ),
+}
+
+
+def problem_type(slug: str) -> str:
+    return reverse("problem-type", kwargs={"slug": slug})
+
+
+def problem(
+    status_code: int,
+    detail: str,
+    *,
+    slug: str | None = None,
+    title: str | None = None,
+    instance: str | None = None,
+    **extra: Any,
+) -> dict[str, Any]:
+    """A problem details document. Without a ``slug`` the type is ``about:blank`` and the
+    title is the HTTP status phrase, as RFC 9457 recommends."""
+    document: dict[str, Any] = {
+        "type": problem_type(slug) if slug else "about:blank",
+        "title": title or (PROBLEM_TYPES[slug][0] if slug else HTTPStatus(status_code).phrase),
+        "status": status_code,
+        "detail": detail,
+    }
+    if instance:
+        document["instance"] = instance
+    document.update(extra)
+    return document
+
+
+def _pointer_errors(detail: Any, pointer: str = "#") -> list[dict[str, str]]:
+    """Flatten DRF's nested error structure into ``{"pointer", "detail"}`` entries."""
+    if isinstance(detail, dict):
+        errors = []
+        for key, value in detail.items():
+            if key in ("non_field_errors", "__all__"):
+                errors.extend(_pointer_errors(value, pointer))
+            else:
+                errors.extend(_pointer_errors(value, f"{pointer}/{key}"))
+        return errors
+    if isinstance(detail, list):
+        if all(isinstance(item, str) for item in detail):
+            return [{"pointer": pointer, "detail": str(item)} for item in detail]
+        errors = []
+        for index, item in enumerate(detail):
+            errors.extend(_pointer_errors(item, f"{pointer}/{index}"))
+        return errors
+    return [{"pointer": pointer, "detail": str(detail)}]
+
+
+class QueryParameterError(exceptions.ValidationError):
+    """Invalid query parameters: reported with ``parameter`` instead of a body pointer."""
+
+    def __init__(self, errors: dict[str, list[str]], *, unknown: bool = False) -> None:
+        super().__init__(errors)
+        self.parameter_errors = errors
+        self.unknown = unknown
+
+
+class PreconditionFailed(exceptions.APIException):
+    status_code = status.HTTP_412_PRECONDITION_FAILED
+    default_detail = "The resource has changed since you read it."
+    default_code = "precondition_failed"
+
+
+class Conflict(exceptions.APIException):
+    status_code = status.HTTP_422_UNPROCESSABLE_ENTITY
+    default_detail = "This Idempotency-Key was used for a different request."
+    default_code = "idempotency_key_reused"
+
+
+class ServiceUnavailable(exceptions.APIException):
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    default_detail = "The database is unavailable; nothing was changed. Please retry shortly."
+    default_code = "database_unavailable"
+    wait = DATABASE_RETRY_AFTER_SECONDS
+
+
+def _database_unavailable(error: BaseException) -> bool:
+    return isinstance(error, OperationalError | InterfaceError) and not isinstance(error, DataError)
+
+
+def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    """DRF's exception handler, answering with problem details."""
+    request = context.get("request")
+    instance = request.path if request is not None else None
+    headers: dict[str, str] = {}
+
+    if isinstance(exc, DjangoValidationError):
+        exc = exceptions.ValidationError(as_serializer_error(exc))
+    elif isinstance(exc, Http404):
+        exc = exceptions.NotFound(*exc.args)
+    elif isinstance(exc, PermissionDenied):
+        exc = exceptions.PermissionDenied(*exc.args)
+    elif isinstance(exc, RequestDataTooBig):
+        body = problem(
+            413,
+            "The request body is larger than this service accepts.",
+            slug="request-too-large",
+            instance=instance,
+        )
+        return Response(body, status=413, content_type=PROBLEM_CONTENT_TYPE)
+    elif isinstance(exc, DataError):
+        # PostgreSQL refused a value the validators let through (e.g. a NUL byte in a
+        # lookup): the request was bad, nothing was written.
+        set_rollback()
+        body = problem(
+            400, "A value in the request cannot be stored or searched for.", instance=instance
+        )
+        return Response(body, status=400, content_type=PROBLEM_CONTENT_TYPE)
+    elif _database_unavailable(exc):
+        logger.warning("database unavailable: %s", exc)
+        exc = ServiceUnavailable()
+
+    if not isinstance(exc, exceptions.APIException):
+        return None
+
+    if getattr(exc, "auth_header", None):
+        headers["WWW-Authenticate"] = str(exc.auth_header)  # type: ignore[attr-defined]
+    if getattr(exc, "wait", None):
+        headers["Retry-After"] = str(int(exc.wait))  # type: ignore[attr-defined]
+
+    if isinstance(exc, QueryParameterError):
+        slug = "unknown-parameter" if exc.unknown else "validation-error"
+        errors = [
+            {"parameter": name, "detail": str(message)}
+            for name, messages in exc.parameter_errors.items()
+            for message in messages
+        ]
+        body = problem(
+            400,
+            "; ".join(f"{e['parameter']}: {e['detail']}" for e in errors),
+            slug=slug,
+            instance=instance,
+            errors=errors,
+        )
+    elif isinstance(exc, exceptions.ValidationError):
+        errors = _pointer_errors(exc.detail)
+        body = problem(
+            exc.status_code,
+            "; ".join(
+                f"{e['pointer'].removeprefix('#/') or 'request'}: {e['detail']}" for e in errors
+            ),
+            slug="validation-error",
+            instance=instance,
+            errors=errors,
+        )
+    else:
+        problem_slug = {
+            status.HTTP_412_PRECONDITION_FAILED: "stale-version",
+            status.HTTP_503_SERVICE_UNAVAILABLE: "database-unavailable",
+            status.HTTP_422_UNPROCESSABLE_ENTITY: "idempotency-key-reused",
+        }.get(exc.status_code)
+        detail = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
+        body = problem(exc.status_code, str(detail), slug=problem_slug, instance=instance)
+    set_rollback()
+    return Response(
+        body, status=exc.status_code, headers=headers, content_type=PROBLEM_CONTENT_TYPE
+    )
+
+
+def problem_response(
+    status_code: int, detail: str, request: HttpRequest, **kwargs: Any
+) -> HttpResponse:
+    response = JsonResponse(
+        problem(status_code, detail, instance=request.path, **kwargs),
+        status=status_code,
+        content_type=PROBLEM_CONTENT_TYPE,
+        json_dumps_params={"ensure_ascii": False},
+    )
+    return response
+
+
+# Django's own error views (``handler404`` and friends in config/urls.py).
+
+
+def bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    if isinstance(exception, RequestDataTooBig):
+        return problem_response(
+            413,
+            "The request body is larger than this service accepts.",
+            request,
+            slug="request-too-large",
+        )
+    detail = "The request could not be understood."
+    if isinstance(exception, SuspiciousOperation):
+        detail = "The request was refused as unsafe (for example, an unexpected Host header)."
+    return problem_response(400, detail, request)
+
+
+def permission_denied(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    return problem_response(403, "You do not have permission to do this.", request)
+
+
+def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    return problem_response(404, f"Nothing is published at {request.path}.", request)
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    error = sys.exc_info()[1]
+    if error is not None and _database_unavailable(error):
+        response = problem_response(
+            503, ServiceUnavailable.default_detail, request, slug="database-unavailable"
+        )
+        response["Retry-After"] = str(DATABASE_RETRY_AFTER_SECONDS)
+        return response
+    return problem_response(500, "Something went wrong on our side; it has been logged.", request)
+
+
+def describe_problem_type(request: HttpRequest, slug: str) -> HttpResponse:
+    """The documentation a problem's ``type`` URL points at."""
+    if slug not in PROBLEM_TYPES:
+        return not_found(request)
+    title, description = PROBLEM_TYPES[slug]
+    return JsonResponse({"type": request.path, "title": title, "description": description})
+
+
+__all__ = [
+    "PROBLEM_CONTENT_TYPE",
+    "Conflict",
+    "DatabaseError",
+    "PreconditionFailed",
+    "QueryParameterError",
+    "ServiceUnavailable",
+    "api_exception_handler",
+    "problem",
+]

@@ -1,0 +1,99 @@
+"""OpenAPI generation: every operation documents its error responses as problem details,
+and reads document their ``ETag``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from drf_spectacular.openapi import AutoSchema
+from rest_framework import serializers
+
+from config.problems import PROBLEM_CONTENT_TYPE
+
+
+class ProblemErrorSerializer(serializers.Serializer):
+    """One invalid field (``pointer``) or query parameter (``parameter``)."""
+
+    pointer = serializers.CharField(
+        required=False, help_text="JSON pointer into the request body, e.g. “#/citations/0/quote”."
+    )
+    parameter = serializers.CharField(required=False, help_text="Name of the query parameter.")
+    detail = serializers.CharField(help_text="What is wrong, in words.")
+
+
+class ProblemSerializer(serializers.Serializer):
+    """An RFC 9457 problem details document."""
+
+    type = serializers.CharField(
+        help_text="A URI identifying the kind of problem; `about:blank` for a plain HTTP status."
+    )
+    title = serializers.CharField(help_text="A short summary of the kind of problem.")
+    status = serializers.IntegerField(help_text="The HTTP status code.")
+    detail = serializers.CharField(help_text="What went wrong with this request.")
+    instance = serializers.CharField(required=False, help_text="The path of the request.")
+    errors = ProblemErrorSerializer(  # type: ignore[assignment]
+        many=True, required=False, help_text="For validation problems: each invalid input."
+    )
+
+
+ERROR_DESCRIPTIONS = {
+    "400": "Invalid input: a field, a filter, an unknown parameter or a malformed cursor.",
+    "401": "The credentials are missing, wrong or disabled.",
+    "403": "You are authenticated but lack the permission for this.",
+    "404": "No such resource.",
+    "406": "None of the representations you accept is available.",
+    "412": "`If-Match` does not match the resource's current `ETag`: it changed since you read it.",
+    "413": "The request body is too large.",
+    "415": "Send the body as `application/json`.",
+    "422": "The `Idempotency-Key` was already used with a different body.",
+    "429": "Too many requests; retry after `Retry-After` seconds.",
+    "503": "The database is unavailable; retry after `Retry-After` seconds.",
+}
+ETAG_HEADER = {
+    "ETag": {
+        "schema": {"type": "string"},
+        "description": "Validator of this representation, for `If-None-Match` and `If-Match`.",
+    }
+}
+
+
+class TrackerAutoSchema(AutoSchema):
+    def error_codes(self) -> list[str]:
+        codes = ["400", "401", "406", "429", "503"]
+        if self.method not in ("GET", "HEAD"):
+            codes += ["403", "413", "415"]
+        if self.method == "POST":
+            codes.append("422")
+        if "{" in self.path:
+            codes.append("404")
+        if self.method in ("PUT", "PATCH") or (self.method == "POST" and "{" in self.path):
+            codes.append("412")
+        return sorted(codes)
+
+    def _get_response_bodies(self, direction: Any = "response") -> dict[str, Any]:
+        responses: dict[str, Any] = super()._get_response_bodies(direction)
+        if direction != "response":
+            return responses
+        for code, response in responses.items():
+            if code in ("200", "201") and self.method != "DELETE":
+                response.setdefault("headers", {}).update(ETAG_HEADER)
+        if self.method == "GET" and "{" in self.path and not self._is_list_view():
+            responses["304"] = {
+                "description": "Not modified: the `If-None-Match` ETag is still current.",
+                "headers": ETAG_HEADER,
+            }
+        for code in self.error_codes():
+            if code not in responses:
+                response = self._get_response_for_code(
+                    ProblemSerializer, code, media_types=[PROBLEM_CONTENT_TYPE]
+                )
+                response["description"] = ERROR_DESCRIPTIONS[code]
+                if code in ("429", "503"):
+                    response["headers"] = {
+                        "Retry-After": {
+                            "schema": {"type": "integer"},
+                            "description": "Seconds to wait.",
+                        }
+                    }
+                responses[code] = response
+        return responses

@@ -1,0 +1,388 @@
+"""JSON shapes of measures, their status events and funding lines. Reads nest the related
+objects a reader needs; writes name them by slug or id."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
+from rest_framework import serializers
+
+from measures.choices import AXIS_VALUES, Axis, Confidence, FundingPhase, Stage, Verdict
+from measures.models import EventCitation, FundingLine, Measure, StatusEvent
+from strategy.models import Organisation, Source, Strategy
+from strategy.serializers import (
+    OrganisationReferenceSerializer,
+    StrategyReferenceSerializer,
+)
+
+STATUS_VALUES = sorted({value for choices in AXIS_VALUES.values() for value in choices.values})
+
+
+class MeasureSerializer(serializers.ModelSerializer):
+    """A measure as read. With ``as_of`` / ``known_at`` the status fields are the history's
+    answer for that date and instant."""
+
+    url = serializers.HyperlinkedIdentityField(view_name="measure-detail", lookup_field="slug")
+    strategy = StrategyReferenceSerializer(read_only=True)
+    lead_organisation = OrganisationReferenceSerializer(read_only=True, allow_null=True)
+    is_overdue = serializers.BooleanField(
+        read_only=True,
+        help_text="Past its target date without reaching a finished stage (completed, withdrawn, superseded).",
+    )
+    events_url = serializers.HyperlinkedIdentityField(
+        view_name="measure-event-list", lookup_field="slug", lookup_url_kwarg="measure_slug"
+    )
+
+    class Meta:
+        model = Measure
+        fields = [
+            "url",
+            "slug",
+            "strategy",
+            "title",
+            "summary",
+            "category",
+            "lead_organisation",
+            "instrument",
+            "legal_vehicle",
+            "target_on",
+            "is_overdue",
+            "stage",
+            "stage_since",
+            "verdict",
+            "confidence",
+            "version",
+            "events_url",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = fields
+
+    def to_representation(self, instance: Any) -> dict[str, Any]:
+        data: dict[str, Any] = super().to_representation(instance)
+        if hasattr(instance, "stage_then"):
+            # A time-travel read: the status is the history's answer, not the cache.
+            since = instance.stage_since_then
+            data.update(
+                stage=instance.stage_then,
+                stage_since=since.isoformat() if since else None,
+                verdict=instance.verdict_then,
+                confidence=instance.confidence_then,
+            )
+        return data
+
+
+@extend_schema_serializer(component_name="Measure")
+class MeasureWriteSerializer(serializers.ModelSerializer):
+    """A measure as written. Its status is not written here: record a status event."""
+
+    strategy = serializers.SlugRelatedField(
+        slug_field="slug",
+        queryset=Strategy.objects.all(),
+        help_text="Slug of the strategy, e.g. “serious-violence-strategy-2018”.",
+    )
+    lead_organisation = serializers.SlugRelatedField(
+        slug_field="slug",
+        queryset=Organisation.objects.all(),
+        allow_null=True,
+        required=False,
+        help_text="Slug of the lead organisation, e.g. “home-office”.",
+    )
+
+    class Meta:
+        model = Measure
+        fields = [
+            "slug",
+            "strategy",
+            "title",
+            "summary",
+            "category",
+            "lead_organisation",
+            "instrument",
+            "legal_vehicle",
+            "target_on",
+        ]
+        extra_kwargs: dict[str, Any] = {"slug": {"validators": []}}
+
+    def validate_slug(self, value: str) -> str:
+        if self.instance is not None and value != self.instance.slug:
+            raise serializers.ValidationError("A measure's slug cannot be changed once created.")
+        if self.instance is None and Measure.objects.filter(slug=value).exists():
+            raise serializers.ValidationError("A measure with this slug already exists.")
+        return value
+
+
+class SourceReferenceSerializer(serializers.ModelSerializer):
+    """A source named inside another resource."""
+
+    link = serializers.URLField(source="url", read_only=True)
+
+    class Meta:
+        model = Source
+        fields = ["id", "title", "publisher", "link"]
+        read_only_fields = fields
+
+
+class EventCitationSerializer(serializers.ModelSerializer):
+    source = SourceReferenceSerializer(read_only=True)  # type: ignore[assignment]
+
+    class Meta:
+        model = EventCitation
+        fields = ["source", "quote", "locator"]
+        read_only_fields = fields
+
+
+@extend_schema_serializer(component_name="EventCitation")
+class EventCitationWriteSerializer(serializers.Serializer):
+    source = serializers.PrimaryKeyRelatedField(  # type: ignore[assignment]
+        queryset=Source.objects.all(), help_text="Id of the source, e.g. 12."
+    )
+    quote = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=10_000,
+        help_text="The passage that supports the event.",
+    )
+    locator = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=300,
+        help_text="Where in the source, e.g. “reg. 2(b)”.",
+    )
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if not (attrs.get("quote", "").strip() or attrs.get("locator", "").strip()):
+            raise serializers.ValidationError("Give the quoted passage or a locator.")
+        return attrs
+
+
+class StatusEventSerializer(serializers.ModelSerializer):
+    """One dated change of one axis of a measure, with its evidence."""
+
+    measure: serializers.SlugRelatedField[Measure] = serializers.SlugRelatedField(
+        slug_field="slug", read_only=True
+    )
+    value = serializers.ChoiceField(choices=STATUS_VALUES, read_only=True)
+    recorded_by: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
+        slug_field="username",
+        read_only=True,
+        allow_null=True,
+        help_text="Who recorded it; null for seed data.",
+    )
+    superseded_by = serializers.SerializerMethodField(
+        help_text="The id of the event that corrects this one, if any."
+    )
+    citations = EventCitationSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = StatusEvent
+        fields = [
+            "id",
+            "measure",
+            "axis",
+            "value",
+            "effective_on",
+            "recorded_at",
+            "recorded_by",
+            "rationale",
+            "supersedes",
+            "superseded_by",
+            "citations",
+        ]
+        read_only_fields = fields
+
+    @extend_schema_field(serializers.IntegerField(allow_null=True))
+    def get_superseded_by(self, event: StatusEvent) -> int | None:
+        corrections = event.superseded_by.all()  # prefetched
+        return corrections[0].pk if corrections else None
+
+
+@extend_schema_serializer(component_name="StatusEvent")
+class StatusEventWriteSerializer(serializers.Serializer):
+    axis = serializers.ChoiceField(choices=Axis.choices, help_text="Which axis changed.")
+    value = serializers.ChoiceField(
+        choices=STATUS_VALUES,
+        help_text=(
+            "The new value, valid for the axis. Stages: "
+            + ", ".join(Stage.values)
+            + ". Verdicts: "
+            + ", ".join(Verdict.values)
+            + ". Confidence: "
+            + ", ".join(Confidence.values)
+            + "."
+        ),
+    )
+    effective_on = serializers.DateField(
+        help_text="When it became true in the world, e.g. 2022-04-06."
+    )
+    rationale = serializers.CharField(max_length=10_000, help_text="Why the value changed.")
+    supersedes = serializers.PrimaryKeyRelatedField(
+        queryset=StatusEvent.objects.all(),
+        required=False,
+        allow_null=True,
+        help_text="Id of the earlier event of this measure and axis that this event corrects.",
+    )
+    citations = EventCitationWriteSerializer(many=True, allow_empty=False, max_length=50)  # type: ignore[call-arg]
+
+
+class FundingLineSerializer(serializers.ModelSerializer):
+    url = serializers.HyperlinkedIdentityField(view_name="fundingline-detail")
+    strategy = serializers.SlugRelatedField(
+        slug_field="slug", queryset=Strategy.objects.all(), help_text="Slug of the strategy."
+    )
+    measure = serializers.SlugRelatedField(
+        slug_field="slug",
+        queryset=Measure.objects.all(),
+        allow_null=True,
+        required=False,
+        help_text="Slug of the measure it funds; null for a strategy-wide envelope.",
+    )
+    funder = serializers.SlugRelatedField(
+        slug_field="slug",
+        queryset=Organisation.objects.all(),
+        allow_null=True,
+        required=False,
+        help_text="Slug of the organisation that pays.",
+    )
+    recipient = serializers.SlugRelatedField(
+        slug_field="slug",
+        queryset=Organisation.objects.all(),
+        allow_null=True,
+        required=False,
+        help_text="Slug of the organisation that receives it.",
+    )
+    amount = serializers.DecimalField(
+        max_digits=15,
+        decimal_places=2,
+        min_value=Decimal("0"),
+        help_text="In the currency's major unit, as a decimal string, e.g. “40000000.00”.",
+    )
+
+    class Meta:
+        model = FundingLine
+        fields = [
+            "url",
+            "id",
+            "strategy",
+            "measure",
+            "parent",
+            "title",
+            "amount",
+            "currency",
+            "phase",
+            "period_start",
+            "period_end",
+            "period_label",
+            "funder",
+            "recipient",
+            "novelty",
+            "source",
+            "quote",
+            "locator",
+            "notes",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = ["id", "created_at", "updated_at"]
+
+
+def _counts_serializer(name: str, values: list[str], what: str) -> type[serializers.Serializer]:
+    fields: dict[str, Any] = {
+        value: serializers.IntegerField(help_text=f"Measures whose {what} is “{value}”.")
+        for value in values
+    }
+    fields["none"] = serializers.IntegerField(help_text=f"Measures with no {what} recorded.")
+    return type(name, (serializers.Serializer,), fields)
+
+
+StageCountsSerializer = _counts_serializer("StageCountsSerializer", Stage.values, "stage")
+VerdictCountsSerializer = _counts_serializer("VerdictCountsSerializer", Verdict.values, "verdict")
+ConfidenceCountsSerializer = _counts_serializer(
+    "ConfidenceCountsSerializer", Confidence.values, "delivery confidence"
+)
+
+
+class MoneyTotalSerializer(serializers.Serializer):
+    """The sum of funding lines of one currency in one phase."""
+
+    currency = serializers.CharField(help_text="ISO 4217 code, e.g. GBP.")
+    phase = serializers.ChoiceField(choices=FundingPhase.choices)
+    total = serializers.DecimalField(
+        max_digits=18, decimal_places=2, help_text="e.g. “40000000.00”."
+    )
+    line_count = serializers.IntegerField(help_text="How many funding lines make up the total.")
+
+
+class FundingSummarySerializer(serializers.Serializer):
+    by_phase = MoneyTotalSerializer(
+        many=True, help_text="All money, counted once: lines drawn from an envelope are inside it."
+    )
+    envelope = MoneyTotalSerializer(
+        many=True, help_text="Strategy-wide money not attached to a measure."
+    )
+    drawn_from_envelope = MoneyTotalSerializer(
+        many=True, help_text="Money drawn from the strategy-wide envelope for particular purposes."
+    )
+    allocated_to_measures = MoneyTotalSerializer(
+        many=True, help_text="Money attached to measures that is not drawn from an envelope."
+    )
+
+
+class StrategySummarySerializer(serializers.Serializer):
+    strategy = StrategyReferenceSerializer()
+    as_of = serializers.DateField(
+        allow_null=True, help_text="The date the counts are for; null for today."
+    )
+    measure_count = serializers.IntegerField()
+    overdue_count = serializers.IntegerField()
+    by_stage = StageCountsSerializer()
+    by_verdict = VerdictCountsSerializer()
+    by_confidence = ConfidenceCountsSerializer()
+    funding = FundingSummarySerializer()
+
+
+class StatusAtSerializer(serializers.Serializer):
+    stage = serializers.ChoiceField(choices=Stage.choices, allow_null=True)
+    verdict = serializers.ChoiceField(choices=Verdict.choices, allow_null=True)
+    confidence = serializers.ChoiceField(choices=Confidence.choices, allow_null=True)
+
+
+class MeasureDiffSerializer(serializers.Serializer):
+    slug = serializers.SlugField()
+    title = serializers.CharField()
+    status_from = StatusAtSerializer(source="from")
+    status_to = StatusAtSerializer(source="to")
+    changed = serializers.BooleanField(
+        help_text="Whether anything happened or differs between the dates."
+    )
+    events = StatusEventSerializer(
+        many=True, help_text="Events that took effect after `from`, up to `to`."
+    )
+
+
+class StrategyDiffSerializer(serializers.Serializer):
+    strategy = StrategyReferenceSerializer()
+    date_from = serializers.DateField(source="from")
+    date_to = serializers.DateField(source="to")
+    measures = MeasureDiffSerializer(many=True)
+
+
+class ChangeSerializer(serializers.Serializer):
+    """One change. Exactly one of ``measure``, ``status_event`` and ``funding_line`` is set,
+    as named by ``kind``; it holds the object as it is now."""
+
+    kind = serializers.ChoiceField(choices=["measure", "status_event", "funding_line"])
+    changed_at = serializers.DateTimeField()
+    measure = MeasureSerializer(allow_null=True)
+    status_event = StatusEventSerializer(allow_null=True)
+    funding_line = FundingLineSerializer(allow_null=True)
+
+
+class ChangeFeedPageSerializer(serializers.Serializer):
+    items = ChangeSerializer(many=True)
+    next_cursor = serializers.CharField(
+        help_text="Pass as `cursor` to continue; keep it to sync again later."
+    )
+    has_more = serializers.BooleanField(help_text="Whether more changes are waiting now.")

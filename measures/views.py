@@ -1,0 +1,431 @@
+"""API views for measures, their timelines, funding, strategy reports and the change feed."""
+
+from __future__ import annotations
+
+import contextlib
+import datetime
+import hashlib
+from typing import Any
+
+from django.db.models import Prefetch, QuerySet
+from django.http import HttpResponseBase, HttpResponseNotModified, StreamingHttpResponse
+from django.shortcuts import get_object_or_404
+from django.utils import timezone
+from django.utils.dateparse import parse_date, parse_datetime
+from django.utils.http import parse_etags, quote_etag
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from rest_framework import serializers, status
+from rest_framework.decorators import action
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from config.api import TrackerGenericViewSet, TrackerViewSet
+from config.problems import PreconditionFailed, QueryParameterError
+from measures import feed, reports
+from measures.filters import (
+    FundingLineFilterSet,
+    MeasureFilterSet,
+    StatusEventFilterSet,
+)
+from measures.models import EventCitation, FundingLine, Measure, StatusEvent
+from measures.serializers import (
+    ChangeFeedPageSerializer,
+    FundingLineSerializer,
+    MeasureSerializer,
+    MeasureWriteSerializer,
+    StatusEventSerializer,
+    StatusEventWriteSerializer,
+    StrategyDiffSerializer,
+    StrategySummarySerializer,
+)
+from measures.services import (
+    CitationInput,
+    StaleVersionError,
+    funding_line_create,
+    funding_line_update,
+    measure_create,
+    measure_update,
+    status_event_record,
+)
+from strategy.models import Strategy
+
+AS_OF = OpenApiParameter(
+    "as_of",
+    OpenApiTypes.DATE,
+    description="Answer with each measure's status on this date (valid time), e.g. 2019-04-09.",
+)
+KNOWN_AT = OpenApiParameter(
+    "known_at",
+    OpenApiTypes.DATETIME,
+    description=(
+        "Answer as the tracker knew it at this instant (transaction time), before any later "
+        "corrections, e.g. 2024-01-01T00:00:00Z."
+    ),
+)
+IF_MATCH = OpenApiParameter(
+    "If-Match",
+    str,
+    OpenApiParameter.HEADER,
+    description="The ETag you read; if the resource has changed since, the write is refused with 412.",
+)
+
+
+def query_date(request: Request, name: str, *, required: bool = False) -> datetime.date | None:
+    raw = request.query_params.get(name)
+    if raw is None or raw == "":
+        if required:
+            raise QueryParameterError(
+                {name: ["This parameter is required (a date such as 2019-05-16)."]}
+            )
+        return None
+    try:
+        value = parse_date(raw)
+    except ValueError:
+        value = None
+    if value is None:
+        raise QueryParameterError({name: [f"“{raw[:40]}” is not a date; use YYYY-MM-DD."]})
+    return value
+
+
+def query_instant(request: Request, name: str) -> datetime.datetime | None:
+    raw = request.query_params.get(name)
+    if raw is None or raw == "":
+        return None
+    try:
+        value = parse_datetime(raw)
+    except ValueError:
+        value = None
+    if value is None:
+        day = None
+        with contextlib.suppress(ValueError):
+            day = parse_date(raw)
+        if day is None:
+            raise QueryParameterError(
+                {
+                    name: [
+                        f"“{raw[:40]}” is not an instant; use ISO 8601, e.g. 2024-01-01T00:00:00Z."
+                    ]
+                }
+            )
+        value = datetime.datetime.combine(day, datetime.time.min)
+    if timezone.is_naive(value):
+        value = timezone.make_aware(value, datetime.UTC)
+    return value
+
+
+def measure_etag(
+    request: Request,
+    measure: Measure,
+    as_of: datetime.date | None = None,
+    known_at: datetime.datetime | None = None,
+) -> str:
+    """A validator that changes whenever the measure's representation can: its version, the
+    names of what it nests, today's date (for ``is_overdue``), the time-travel parameters
+    and the host in its links. It is known before serializing, so a 304 costs one query."""
+    parts = [
+        measure.strategy.updated_at.isoformat(),
+        measure.lead_organisation.updated_at.isoformat() if measure.lead_organisation else "",
+        timezone.localdate().isoformat(),
+        as_of.isoformat() if as_of else "",
+        known_at.isoformat() if known_at else "",
+        request.get_host(),
+    ]
+    digest = hashlib.md5("|".join(parts).encode(), usedforsecurity=False).hexdigest()[:12]
+    return quote_etag(f"v{measure.version}-{digest}")
+
+
+def expected_measure_version(request: Request, measure: Measure) -> int | None:
+    """The version the client's ``If-Match`` vouches for; 412 if it is not the current one.
+    The service compares it again under a row lock, so only one concurrent writer wins."""
+    header = request.headers.get("If-Match")
+    if not header:
+        return None
+    tags = parse_etags(header)
+    if "*" in tags:
+        return None
+    current = measure_etag(request, measure)
+    if current not in tags:
+        raise PreconditionFailed(
+            f"The measure has changed since you read it (its ETag is now {current}). "
+            "Fetch it again and re-apply your change."
+        )
+    return measure.version
+
+
+@extend_schema_view(
+    list=extend_schema(parameters=[AS_OF, KNOWN_AT]),
+    retrieve=extend_schema(parameters=[AS_OF, KNOWN_AT]),
+    create=extend_schema(request=MeasureWriteSerializer, responses={201: MeasureSerializer}),
+    update=extend_schema(
+        request=MeasureWriteSerializer, responses=MeasureSerializer, parameters=[IF_MATCH]
+    ),
+    partial_update=extend_schema(
+        request=MeasureWriteSerializer, responses=MeasureSerializer, parameters=[IF_MATCH]
+    ),
+)
+class MeasureViewSet(TrackerViewSet):
+    """The commitments of strategies, with their current (or past) stage, verdict and
+    delivery confidence."""
+
+    queryset = Measure.objects.select_related("strategy", "lead_organisation")
+    serializer_class = MeasureSerializer
+    filterset_class = MeasureFilterSet
+    lookup_field = "slug"
+    ordering = ("slug",)
+    ordering_fields = ("slug", "title", "updated_at", "created_at")
+    extra_query_parameters = frozenset({"as_of", "known_at"})
+    csv_filename = "measures.csv"
+
+    def get_serializer_class(self) -> type[serializers.BaseSerializer]:
+        if self.action in ("create", "update", "partial_update"):
+            return MeasureWriteSerializer
+        return MeasureSerializer
+
+    def time_travel(self) -> tuple[datetime.date | None, datetime.datetime | None]:
+        if self.request.method not in ("GET", "HEAD"):
+            return None, None
+        return query_date(self.request, "as_of"), query_instant(self.request, "known_at")
+
+    def get_queryset(self) -> QuerySet[Measure]:
+        queryset: Any = super().get_queryset()
+        as_of, known_at = self.time_travel()
+        if as_of or known_at:
+            self.request.time_travel = True
+            queryset = queryset.with_history(as_of=as_of, known_at=known_at)
+            return queryset.with_overdue(as_of, "stage_then")
+        return queryset.with_overdue()
+
+    def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        measure = self.get_object()
+        etag = measure_etag(request, measure, *self.time_travel())
+        if etag in parse_etags(request.headers.get("If-None-Match", "")):
+            return HttpResponseNotModified(headers={"ETag": etag})
+        data = self.get_serializer(measure).data
+        return Response(data, headers={"ETag": etag})
+
+    def perform_create(self, serializer: serializers.BaseSerializer) -> Measure:
+        return measure_create(fields=serializer.validated_data)
+
+    def update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        partial = kwargs.pop("partial", False)
+        measure = self.get_object()
+        expected = expected_measure_version(request, measure)
+        serializer = MeasureWriteSerializer(
+            measure, data=request.data, partial=partial, context=self.get_serializer_context()
+        )
+        serializer.is_valid(raise_exception=True)
+        try:
+            measure_update(
+                measure=measure, fields=serializer.validated_data, expected_version=expected
+            )
+        except StaleVersionError as error:
+            raise PreconditionFailed(str(error)) from error
+        return self.written(measure, status.HTTP_200_OK)
+
+    def written(self, instance: Any, status_code: int) -> Response:
+        fresh = self.get_queryset().get(pk=instance.pk)
+        data = MeasureSerializer(fresh, context=self.get_serializer_context()).data
+        headers = {"ETag": measure_etag(self.request, fresh)}
+        if status_code == status.HTTP_201_CREATED:
+            headers["Location"] = data["url"]
+        return Response(data, status=status_code, headers=headers)
+
+    def csv_response(self, queryset: QuerySet[Measure]) -> StreamingHttpResponse:
+        return reports.measures_csv(
+            queryset, time_travel=getattr(self.request, "time_travel", False)
+        )
+
+
+@extend_schema_view(
+    create=extend_schema(
+        request=StatusEventWriteSerializer,
+        responses={201: StatusEventSerializer},
+        parameters=[IF_MATCH],
+        description=(
+            "Record a status event with its evidence. The move is checked against the allowed "
+            "stage moves; to correct an earlier event, give its id in `supersedes`. "
+            "`If-Match` takes the measure's ETag."
+        ),
+    ),
+)
+class MeasureEventViewSet(TrackerViewSet):
+    """A measure's timeline: every status event, newest first, corrections included."""
+
+    serializer_class = StatusEventSerializer
+    filterset_class = StatusEventFilterSet
+    # Events are never edited or deleted: a correction is a new event that supersedes one.
+    http_method_names = ["get", "post", "head", "options"]
+    ordering = ("-effective_on", "-recorded_at", "-id")
+    csv_filename = "events.csv"
+    queryset = StatusEvent.objects.select_related("measure", "recorded_by").prefetch_related(
+        Prefetch("citations", queryset=EventCitation.objects.select_related("source")),
+        Prefetch("superseded_by", queryset=StatusEvent.objects.only("id", "supersedes_id")),
+    )
+
+    def measure(self) -> Measure:
+        if not hasattr(self, "_measure"):
+            self._measure = get_object_or_404(
+                Measure.objects.select_related("strategy", "lead_organisation"),
+                slug=self.kwargs["measure_slug"],
+            )
+        return self._measure
+
+    def get_queryset(self) -> QuerySet[StatusEvent]:
+        return super().get_queryset().filter(measure=self.measure())
+
+    def get_serializer_class(self) -> type[serializers.BaseSerializer]:
+        return StatusEventWriteSerializer if self.action == "create" else StatusEventSerializer
+
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        measure = self.measure()
+        serializer = StatusEventWriteSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        expected = expected_measure_version(request, measure)
+        data = serializer.validated_data
+        try:
+            event = status_event_record(
+                measure=measure,
+                axis=data["axis"],
+                value=data["value"],
+                effective_on=data["effective_on"],
+                rationale=data["rationale"],
+                citations=[CitationInput(**citation) for citation in data["citations"]],
+                supersedes=data.get("supersedes"),
+                recorded_by=request.user,
+                expected_version=expected,
+            )
+        except StaleVersionError as error:
+            raise PreconditionFailed(str(error)) from error
+        fresh = self.get_queryset().get(pk=event.pk)
+        body = StatusEventSerializer(fresh, context=self.get_serializer_context()).data
+        location = request.build_absolute_uri(f"{request.path.rstrip('/')}/{event.pk}/")
+        return Response(body, status=status.HTTP_201_CREATED, headers={"Location": location})
+
+
+class FundingLineViewSet(TrackerViewSet):
+    """Money figures, one per phase: announced, allocated, committed, disbursed, spent."""
+
+    queryset = FundingLine.objects.select_related("strategy", "measure", "funder", "recipient")
+    serializer_class = FundingLineSerializer
+    filterset_class = FundingLineFilterSet
+    ordering = ("id",)
+    ordering_fields = ("id", "amount", "period_start", "updated_at")
+    csv_filename = "funding-lines.csv"
+
+    def perform_create(self, serializer: serializers.BaseSerializer) -> FundingLine:
+        return funding_line_create(fields=serializer.validated_data, recorded_by=self.request.user)
+
+    def perform_update(self, serializer: serializers.BaseSerializer) -> FundingLine:
+        line = serializer.instance
+        if not isinstance(line, FundingLine):  # pragma: no cover - the router guarantees it
+            raise TypeError("expected a funding line")
+        return funding_line_update(line=line, fields=serializer.validated_data)
+
+
+class StrategyReportViewSet(TrackerGenericViewSet):
+    """Reports on one strategy: its summary and how it changed between two dates."""
+
+    queryset = Strategy.objects.select_related("owner")
+    lookup_field = "slug"
+    pagination_class = None  # type: ignore[assignment]
+    filter_backends: list[Any] = []
+
+    @extend_schema(parameters=[AS_OF], responses=StrategySummarySerializer)
+    @action(detail=True, methods=["get"], url_path="summary")
+    def summary(self, request: Request, slug: str) -> Response:
+        """Measure counts per stage, verdict and confidence, and money per phase (never
+        summed across phases): the strategy's envelope against what is allocated to its
+        measures."""
+        strategy = self.get_object()
+        data = reports.strategy_summary(strategy, as_of=query_date(request, "as_of"))
+        return Response(StrategySummarySerializer(data, context=self.get_serializer_context()).data)
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter(
+                "from",
+                OpenApiTypes.DATE,
+                required=True,
+                description="The earlier date, e.g. 2018-04-09.",
+            ),
+            OpenApiParameter(
+                "to",
+                OpenApiTypes.DATE,
+                required=True,
+                description="The later date, e.g. 2022-04-06.",
+            ),
+            OpenApiParameter(
+                "changed_only",
+                OpenApiTypes.BOOL,
+                description="Only measures whose status differs between the dates.",
+            ),
+        ],
+        responses=StrategyDiffSerializer,
+    )
+    @action(detail=True, methods=["get"], url_path="diff")
+    def diff(self, request: Request, slug: str) -> Response:
+        """Per measure: stage, verdict and confidence on both dates, and the events that
+        took effect in between."""
+        strategy = self.get_object()
+        start = query_date(request, "from", required=True) or datetime.date.min
+        end = query_date(request, "to", required=True) or datetime.date.max
+        if start > end:
+            raise QueryParameterError({"from": ["`from` must not be after `to`."]})
+        changed_only = request.query_params.get("changed_only", "false").lower()
+        if changed_only not in ("true", "false", "1", "0"):
+            raise QueryParameterError({"changed_only": ["Use true or false."]})
+        data = reports.strategy_diff(
+            strategy, start=start, end=end, changed_only=changed_only in ("true", "1")
+        )
+        return Response(StrategyDiffSerializer(data, context=self.get_serializer_context()).data)
+
+    def allowed_query_parameters(self) -> set[str]:
+        allowed = super().allowed_query_parameters()
+        if self.action == "summary":
+            allowed.add("as_of")
+        elif self.action == "diff":
+            allowed.update({"from", "to", "changed_only"})
+        return allowed
+
+
+class ChangeFeedViewSet(TrackerGenericViewSet):
+    """What was recorded after an instant, in recording order: measure edits, status
+    events and funding lines. Follow ``next_cursor`` to sync without missing or repeating
+    anything, even when slow transactions commit late."""
+
+    queryset = Measure.objects.none()
+    pagination_class = None  # type: ignore[assignment]
+    filter_backends: list[Any] = []
+    extra_query_parameters = frozenset({"since", "cursor", "page_size"})
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter(
+                "since",
+                OpenApiTypes.DATETIME,
+                description="Start after this instant (first call), e.g. 2026-01-01T00:00:00Z.",
+            ),
+            OpenApiParameter(
+                "cursor", str, description="Continue from the `next_cursor` of the previous page."
+            ),
+            OpenApiParameter(
+                "page_size", int, description="Changes per page (1 to 500, default 100)."
+            ),
+        ],
+        responses=ChangeFeedPageSerializer,
+    )
+    def list(self, request: Request) -> Response:
+        since = query_instant(request, "since")
+        cursor_text = request.query_params.get("cursor")
+        try:
+            cursor = feed.Cursor.decode(cursor_text) if cursor_text else None
+        except ValueError:
+            raise QueryParameterError(
+                {"cursor": ["This cursor is not valid; use `next_cursor` as given."]}
+            ) from None
+        raw_size = request.query_params.get("page_size", "100")
+        if not raw_size.isdigit() or not 1 <= int(raw_size) <= 10_000:
+            raise QueryParameterError({"page_size": ["Give a whole number from 1 to 500."]})
+        page = feed.read(since=since, cursor=cursor, limit=min(int(raw_size), 500))
+        return Response(ChangeFeedPageSerializer(page, context=self.get_serializer_context()).data)

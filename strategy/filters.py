@@ -1,0 +1,68 @@
+"""Query filters for organisations, strategies and sources."""
+
+from __future__ import annotations
+
+import django_filters
+from django.db.models import Q, QuerySet
+
+from strategy.choices import OrganisationKind, SourceKind
+from strategy.models import Organisation, Source, Strategy
+
+
+class OrganisationFilterSet(django_filters.FilterSet):
+    kind = django_filters.MultipleChoiceFilter(
+        choices=OrganisationKind.choices, help_text="Only organisations of these kinds."
+    )
+    q = django_filters.CharFilter(
+        method="filter_text", help_text="Words in the name or slug, e.g. “home office”."
+    )
+
+    class Meta:
+        model = Organisation
+        fields = ["kind"]
+
+    def filter_text(
+        self, queryset: QuerySet[Organisation], name: str, value: str
+    ) -> QuerySet[Organisation]:
+        return queryset.filter(Q(name__icontains=value) | Q(slug__icontains=value))
+
+
+class StrategyFilterSet(django_filters.FilterSet):
+    owner = django_filters.CharFilter(
+        field_name="owner__slug", help_text="Slug of the owning organisation, e.g. “home-office”."
+    )
+    published_after = django_filters.DateFilter(
+        field_name="published_on", lookup_expr="gte", help_text="Published on or after this date."
+    )
+    published_before = django_filters.DateFilter(
+        field_name="published_on", lookup_expr="lte", help_text="Published on or before this date."
+    )
+
+    class Meta:
+        model = Strategy
+        fields = ["owner"]
+
+
+class SourceFilterSet(django_filters.FilterSet):
+    kind = django_filters.MultipleChoiceFilter(
+        choices=SourceKind.choices, help_text="Only sources of these kinds."
+    )
+    publisher = django_filters.CharFilter(
+        lookup_expr="icontains", help_text="Part of the publisher's name, e.g. “ITV”."
+    )
+    published_after = django_filters.DateFilter(
+        field_name="published_on", lookup_expr="gte", help_text="Published on or after this date."
+    )
+    published_before = django_filters.DateFilter(
+        field_name="published_on", lookup_expr="lte", help_text="Published on or before this date."
+    )
+    q = django_filters.CharFilter(
+        method="filter_text", help_text="Words in the title or address, e.g. “Offensive Weapons”."
+    )
+
+    class Meta:
+        model = Source
+        fields = ["kind"]
+
+    def filter_text(self, queryset: QuerySet[Source], name: str, value: str) -> QuerySet[Source]:
+        return queryset.filter(Q(title__icontains=value) | Q(url__icontains=value))
