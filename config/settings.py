@@ -90,6 +90,7 @@ INSTALLED_APPS = [
     "pgtrigger",
     "pghistory",
     "pghistory.admin",
+    "import_export",
     "strategy",
     "measures",
 ]
