@@ -9,7 +9,7 @@ from drf_spectacular.views import (
 )
 from rest_framework.routers import DefaultRouter
 
-from config import problems
+from config import health, problems
 from measures.views import (
     ChangeFeedViewSet,
     FundingLineViewSet,
@@ -32,6 +32,8 @@ router.register("funding-lines", FundingLineViewSet, basename="fundingline")
 router.register("changes", ChangeFeedViewSet, basename="change")
 
 urlpatterns = [
+    path("healthz", health.healthz, name="healthz"),
+    path("readyz", health.readyz, name="readyz"),
     path("admin/", admin.site.urls),
     path("api/v1/", include(router.urls)),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
