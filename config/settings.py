@@ -162,7 +162,8 @@ DATABASES["default"].setdefault("OPTIONS", {})
 DATABASES["default"]["OPTIONS"]["options"] = (
     f"-c statement_timeout={int(env('DATABASE_STATEMENT_TIMEOUT_MS', '30000'))}"
 )
-DATABASES["default"]["TEST"] = {"NAME": env("DATABASE_TEST_NAME", "test_tracker")}
+# One test database per test process, so that two suites on one server never collide.
+DATABASES["default"]["TEST"] = {"NAME": env("DATABASE_TEST_NAME", f"test_tracker_{os.getpid()}")}
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -180,13 +181,16 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
+STATICFILES_DIRS = [BASE_DIR / "static"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
+        # Hashed, compressed files in production (after collectstatic); plain names in
+        # DEBUG and in tests (DJANGO_STATIC_MANIFEST=0), where files come from the finders.
         "BACKEND": (
-            "django.contrib.staticfiles.storage.StaticFilesStorage"
-            if DEBUG
-            else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+            "whitenoise.storage.CompressedManifestStaticFilesStorage"
+            if not DEBUG and env_bool("DJANGO_STATIC_MANIFEST", True)
+            else "django.contrib.staticfiles.storage.StaticFilesStorage"
         )
     },
 }
@@ -275,3 +279,11 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env("DJANGO_LOG_LEVEL", "INFO")},
 }
+
+# Admin: the audit trail shows who (user) and where (URL) for every change.
+PGHISTORY_ADMIN_MODEL = "measures.AuditEvent"
+PGHISTORY_ADMIN_CLASS = "measures.admin.AuditEventAdmin"
+# Bulk import needs the "add" permission on the model; export the "view" permission.
+IMPORT_EXPORT_IMPORT_PERMISSION_CODE = "add"
+IMPORT_EXPORT_EXPORT_PERMISSION_CODE = "view"
+IMPORT_EXPORT_USE_TRANSACTIONS = True

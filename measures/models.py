@@ -7,6 +7,7 @@ import datetime
 from typing import Any
 
 import pghistory
+import pghistory.models
 import pgtrigger
 from django.conf import settings
 from django.contrib.postgres.indexes import GinIndex
@@ -679,3 +680,14 @@ class FundingLine(models.Model):
             errors["quote"] = "Quote the passage that states the figure, or give a locator."
         if errors:
             raise ValidationError(errors)
+
+
+class AuditEvent(pghistory.models.MiddlewareEvents):
+    """The audit trail: every insert, update and delete of a tracked row, whoever made it
+    (admin, API, import, raw SQL), recorded by PostgreSQL triggers with the user and URL of
+    the request when there was one, and the change against the previous version."""
+
+    class Meta:
+        proxy = True
+        verbose_name = "audit trail entry"
+        verbose_name_plural = "audit trail"

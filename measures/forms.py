@@ -1,0 +1,187 @@
+"""Admin forms: editing a measure without overwriting a colleague's edit, and recording a
+status event with its evidence."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib import admin
+from django.contrib.admin.widgets import AdminDateWidget, AutocompleteSelect
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+
+from measures.choices import AXIS_VALUES, Axis
+from measures.models import EventCitation, Measure, StatusEvent
+from measures.services import CitationInput
+from strategy.models import Source
+
+STALE_MESSAGE = (
+    "Someone else saved this measure while you were editing it ({who}, version {current}; "
+    "you opened version {expected}). Your changes were not saved. Open the measure again to "
+    "see their changes, then re-apply yours."
+)
+
+
+def last_editor(measure: Measure) -> str:
+    """Who made the latest recorded change of the measure, from the audit trail."""
+    latest = measure.history.order_by("-pgh_created_at").select_related("pgh_context").first()  # type: ignore[attr-defined]
+    if latest is None:
+        return "unknown"
+    when = timezone.localtime(latest.pgh_created_at).strftime("%d %b %Y %H:%M")
+    user_id = (latest.pgh_context.metadata or {}).get("user") if latest.pgh_context else None
+    if user_id is None:
+        return f"at {when}"
+    from django.contrib.auth import get_user_model
+
+    user = get_user_model().objects.filter(pk=user_id).first()
+    return f"{user.get_username() if user else 'a deleted user'} at {when}"
+
+
+class MeasureAdminForm(forms.ModelForm):
+    """Carries the version the researcher opened; saving over a newer version is refused."""
+
+    expected_version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+
+    class Meta:
+        model = Measure
+        fields = [
+            "slug",
+            "strategy",
+            "title",
+            "summary",
+            "category",
+            "lead_organisation",
+            "instrument",
+            "legal_vehicle",
+            "target_on",
+        ]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            self.fields["expected_version"].initial = self.instance.version
+
+    def clean(self) -> dict[str, Any]:
+        cleaned: dict[str, Any] = super().clean() or {}
+        expected = cleaned.get("expected_version")
+        if self.instance.pk and expected is not None:
+            # The admin wraps the whole save in a transaction, so this lock is held until
+            # the edit is written: no other save can slip in between check and write.
+            current = (
+                Measure.objects.select_for_update()
+                .filter(pk=self.instance.pk)
+                .values_list("version", flat=True)
+                .first()
+            )
+            if current is not None and current != expected:
+                raise ValidationError(
+                    STALE_MESSAGE.format(
+                        who=last_editor(self.instance), current=current, expected=expected
+                    ),
+                    code="stale_version",
+                )
+        return cleaned
+
+
+def _value_choices() -> list[tuple[str, list[tuple[str, str]]]]:
+    return [
+        (
+            str(axis.label),
+            [(f"{axis.value}:{value}", str(label)) for value, label in AXIS_VALUES[axis].choices],
+        )
+        for axis in Axis
+    ]
+
+
+class EventChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj: Any) -> str:
+        return f"#{obj.pk}: {obj.get_axis_display()} → {obj.value_label} on {obj.effective_on:%d %b %Y}"
+
+
+class RecordEventForm(forms.Form):
+    """A status event with at least one citation. The choice of value names its axis
+    (stage, verdict or delivery confidence)."""
+
+    change = forms.ChoiceField(
+        label="New value",
+        choices=_value_choices,
+        help_text="The stage, verdict or delivery confidence the measure moved to.",
+    )
+    effective_on = forms.DateField(
+        label="Effective on",
+        widget=AdminDateWidget,
+        help_text="When it became true in the world, e.g. the commencement date.",
+    )
+    rationale = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3, "cols": 80}),
+        help_text="Why the value changed, e.g. “SI 2022/418 commenced section 6”.",
+    )
+    supersedes = EventChoiceField(
+        queryset=StatusEvent.objects.none(),
+        required=False,
+        label="Corrects",
+        help_text="Only for a correction: the earlier event this one replaces. It stays in the history.",
+    )
+    source = forms.ModelChoiceField(
+        queryset=Source.objects.all(),
+        widget=AutocompleteSelect(EventCitation._meta.get_field("source"), admin.site),
+        help_text="Where the evidence is. Add a source first if it is new.",
+    )
+    quote = forms.CharField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2, "cols": 80}),
+        help_text="The passage that supports the event.",
+    )
+    locator = forms.CharField(
+        required=False, max_length=300, help_text="Or where in the source, e.g. “reg. 2(b)”."
+    )
+    second_source = forms.ModelChoiceField(
+        queryset=Source.objects.all(),
+        required=False,
+        widget=AutocompleteSelect(EventCitation._meta.get_field("source"), admin.site),
+        help_text="Optional second piece of evidence.",
+    )
+    second_quote = forms.CharField(
+        required=False, widget=forms.Textarea(attrs={"rows": 2, "cols": 80})
+    )
+    second_locator = forms.CharField(required=False, max_length=300)
+
+    def __init__(self, *args: Any, measure: Measure, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.measure = measure
+        self.fields["supersedes"].queryset = StatusEvent.objects.filter(  # type: ignore[attr-defined]
+            measure=measure, superseded_by__isnull=True
+        ).order_by("-effective_on", "-recorded_at")
+
+    def clean(self) -> dict[str, Any]:
+        cleaned: dict[str, Any] = super().clean() or {}
+        if cleaned.get("source") and not (
+            cleaned.get("quote", "").strip() or cleaned.get("locator", "").strip()
+        ):
+            self.add_error("quote", "Quote the passage or give a locator.")
+        if cleaned.get("second_source") and not (
+            cleaned.get("second_quote", "").strip() or cleaned.get("second_locator", "").strip()
+        ):
+            self.add_error("second_quote", "Quote the passage or give a locator.")
+        return cleaned
+
+    @property
+    def axis_and_value(self) -> tuple[str, str]:
+        axis, value = self.cleaned_data["change"].split(":", 1)
+        return axis, value
+
+    def citations(self) -> list[CitationInput]:
+        data = self.cleaned_data
+        result = [
+            CitationInput(source=data["source"], quote=data["quote"], locator=data["locator"])
+        ]
+        if data.get("second_source"):
+            result.append(
+                CitationInput(
+                    source=data["second_source"],
+                    quote=data["second_quote"],
+                    locator=data["second_locator"],
+                )
+            )
+        return result

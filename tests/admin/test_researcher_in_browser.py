@@ -1,0 +1,157 @@
+"""A researcher's job, done in real headless Chromium against the real admin through a live
+server: record a stage change with its evidence, see it on the timeline, correct it, and
+check what the public API says now and what it said before the correction. A reviewer can
+look but not save. Screenshots go to artifacts/screenshots/ (not committed)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from django.db import connection
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+
+from measures.models import Measure, StatusEvent
+from tests.admin.conftest import PASSWORD
+
+CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+MEASURE = "hot-spot-policing-and-data"
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    if not shutil.which(CHROMIUM) and not Path(CHROMIUM).exists():
+        pytest.fail(
+            f"Chromium not found at {CHROMIUM}: install Debian's `chromium` package "
+            "(make test does this when it can) or set CHROMIUM_PATH."
+        )
+    # Playwright's sync API runs an event loop in this thread; the ORM calls the test makes
+    # around it are ordinary blocking calls.
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+        yield browser
+        browser.close()
+
+
+def sign_in(browser: Browser, base_url: str, username: str) -> Page:
+    page = browser.new_page(viewport={"width": 1400, "height": 1000}, base_url=base_url)
+    page.goto("/admin/login/")
+    page.fill("#id_username", username)
+    page.fill("#id_password", PASSWORD)
+    page.click("input[type=submit]")
+    expect(page.locator("#user-tools")).to_contain_text(username)
+    return page
+
+
+def choose_source(page: Page, field: str, text: str) -> None:
+    """Pick a source in the admin's autocomplete (select2) widget by typing part of it."""
+    page.click(f".field-{field} .select2-selection")
+    page.fill(".select2-search__field", text)
+    page.locator(".select2-results__option", has_text=text).first.click()
+
+
+def database_now() -> Any:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT clock_timestamp()")
+        return cursor.fetchone()[0]
+
+
+def test_researcher_records_and_corrects_a_stage_change(
+    browser: Browser,
+    live_server: Any,
+    seeded: None,
+    researcher: Any,
+    reviewer: Any,
+    artifacts: Path,
+) -> None:
+    measure = Measure.objects.get(slug=MEASURE)
+    assert measure.stage == "announced"
+    page = sign_in(browser, live_server.url, "rita")
+
+    # Find the measure from the changelist, as a researcher would.
+    page.goto("/admin/measures/measure/")
+    page.fill("#searchbar", "hot spot")
+    page.press("#searchbar", "Enter")
+    page.click("text=Hot-spot policing")
+    expect(page.locator("#timeline")).to_contain_text("Announced")
+    # The cached stage is shown but cannot be edited.
+    assert page.locator("input[name=stage], select[name=stage]").count() == 0
+
+    # Record a stage change with its evidence.
+    page.click("a.record-event")
+    page.select_option("#id_change", "stage:in_development")
+    page.fill("#id_effective_on", "2019-03-01")
+    page.fill("#id_rationale", "Police given new funding for hot-spot patrols.")
+    choose_source(page, "source", "Amber Rudd unveils")
+    page.fill("#id_quote", "hot spot policing and a better use of data")
+    page.click("input[name=_record]")
+    expect(page.locator(".messagelist")).to_contain_text("Event recorded: Stage → In development")
+    recorded = page.locator("tr.event", has_text="In development")
+    expect(recorded).to_have_count(1)
+    expect(recorded).to_contain_text("hot spot policing and a better use of data")
+    page.screenshot(path=str(artifacts / "measure-after-recording.png"), full_page=True)
+
+    before_correction = database_now()
+
+    # It was a consultation, not development work: correct it.
+    recorded.locator("a.correct-event").click()
+    expect(page.locator("#id_supersedes")).to_have_value(
+        str(StatusEvent.objects.get(measure=measure, value="in_development").pk)
+    )
+    page.select_option("#id_change", "stage:consultation")
+    page.fill("#id_rationale", "It was a consultation on hot-spot policing, not development.")
+    choose_source(page, "source", "Amber Rudd unveils")
+    page.fill("#id_locator", "paragraph on stop and search")
+    page.click("input[name=_record]")
+    expect(page.locator(".messagelist")).to_contain_text("Correction recorded")
+    expect(page.locator("tr.event.superseded", has_text="In development")).to_have_count(1)
+    expect(page.locator("tr.event:not(.superseded)", has_text="Consultation")).to_contain_text(
+        "corrects #"
+    )
+    page.screenshot(path=str(artifacts / "measure-timeline.png"), full_page=True)
+
+    # The public API shows the corrected stage, and the stage as known before the correction.
+    api = f"{live_server.url}/api/v1/measures/{MEASURE}/"
+    now = httpx.get(api).json()
+    assert (now["stage"], now["stage_since"]) == ("consultation", "2019-03-01")
+    then = httpx.get(api, params={"known_at": before_correction.isoformat()}).json()
+    assert then["stage"] == "in_development"
+
+    # The strategy page shows its money per phase as a chart.
+    page.goto(f"/admin/strategy/strategy/{measure.strategy_id}/change/")
+    expect(page.locator("svg.money-chart")).to_be_visible()
+    expect(page.locator("svg.money-chart")).to_contain_text("Announced")
+    page.screenshot(path=str(artifacts / "strategy-money.png"), full_page=True)
+    page.close()
+
+    # A reviewer can read the measure but not save it, nor record an event.
+    page = sign_in(browser, live_server.url, "victor")
+    page.goto(f"/admin/measures/measure/{measure.pk}/change/")
+    expect(page.locator("#timeline")).to_contain_text("Consultation")
+    assert page.locator("input[name=_save]").count() == 0
+    assert page.locator("a.record-event").count() == 0
+    response = page.goto(f"/admin/measures/measure/{measure.pk}/record-event/")
+    assert response is not None
+    assert response.status == 403
+    page.close()
+
+    measure.refresh_from_db()
+    assert measure.stage == "consultation"
+    assert measure.events.count() == 3  # the seed event, the mistake, the correction
