@@ -10,7 +10,8 @@ WITH_DB := $(PY) -m config.localdb run --
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install run test check lint format typecheck migrations-check schema schema-check db db-stop manage clean
+
+.PHONY: browser install run test check lint format typecheck migrations-check schema schema-check db db-stop manage clean
 
 $(TOOLS)/bin/uv:
 	python3 -m venv $(TOOLS)
@@ -34,8 +35,17 @@ run: install .data/secret-key
 	@$(PY) -c "import secrets; print(secrets.token_urlsafe(50))" > $@
 
 ## Run the whole test suite (pass extra pytest arguments with ARGS="...")
-test: install
+test: install browser
 	$(WITH_DB) $(PY) -m pytest --create-db $(ARGS)
+
+# The admin's browser test drives Debian's Chromium. Install it when missing and we can.
+CHROMIUM_PATH ?= /usr/bin/chromium
+browser:
+	@test -x "$(CHROMIUM_PATH)" || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then SUDO=""; \
+	  elif command -v sudo >/dev/null && sudo -n true 2>/dev/null; then SUDO="sudo -n"; \
+	  else echo "The browser test needs Chromium: install Debian's chromium package or set CHROMIUM_PATH." >&2; exit 0; fi; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends chromium >/dev/null; }
 
 ## Lint, format check, types, migrations and the committed OpenAPI document
 check: install lint typecheck migrations-check
