@@ -25,7 +25,7 @@ KEY_PATTERN = re.compile(r"^[\x21-\x7e]{1,255}$")
 REPLAYED_HEADERS = ("Content-Type", "Location", "ETag")
 
 
-class _Discard(Exception):
+class _RollBackButRespondError(Exception):
     """Roll the transaction back (and with it the record) but still send this response."""
 
     def __init__(self, response: HttpResponseBase) -> None:
@@ -61,7 +61,9 @@ class IdempotencyMiddleware:
             body = request.body
         except RequestDataTooBig:
             return problem_response(
-                413, "The request body is larger than this service accepts.", request,
+                413,
+                "The request body is larger than this service accepts.",
+                request,
                 slug="request-too-large",
             )
         try:
@@ -69,8 +71,7 @@ class IdempotencyMiddleware:
         except DatabaseError:
             response = problem_response(
                 503,
-                "The database is unavailable; nothing was changed. Retry with the same "
-                f"{HEADER}.",
+                f"The database is unavailable; nothing was changed. Retry with the same {HEADER}.",
                 request,
                 slug="database-unavailable",
             )
@@ -95,7 +96,7 @@ class IdempotencyMiddleware:
                 if inserted is None:
                     earlier = IdempotencyRecord.objects.get(scope=scope, key=key)
                     if earlier.fingerprint != fingerprint:
-                        raise _Discard(
+                        raise _RollBackButRespondError(
                             problem_response(
                                 422,
                                 f"This {HEADER} was already used for a different request. "
@@ -107,14 +108,14 @@ class IdempotencyMiddleware:
                     return self._replay(earlier)
                 response = self.get_response(request)
                 if not 200 <= response.status_code < 300 or response.streaming:
-                    raise _Discard(response)
+                    raise _RollBackButRespondError(response)
                 IdempotencyRecord.objects.filter(pk=inserted[0]).update(
                     status_code=response.status_code,
                     headers={name: response[name] for name in REPLAYED_HEADERS if name in response},
                     body=response.content,
                 )
                 return response
-        except _Discard as discarded:
+        except _RollBackButRespondError as discarded:
             return discarded.response
 
     @staticmethod

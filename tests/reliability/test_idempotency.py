@@ -30,8 +30,12 @@ def client_for(token: str) -> APIClient:
 
 
 def measure_body(slug: str = "acid-offence", title: str = "Acid offence") -> dict[str, Any]:
-    return {"slug": slug, "strategy": StrategyFactory._meta.model.objects.get().slug,
-            "title": title, "instrument": "legislation"}
+    return {
+        "slug": slug,
+        "strategy": StrategyFactory._meta.model.objects.get().slug,
+        "title": title,
+        "instrument": "legislation",
+    }
 
 
 def post(client: APIClient, body: dict[str, Any], key: str | None) -> Any:
@@ -68,7 +72,9 @@ class TestIdempotencyKey:
 
     def test_keys_belong_to_their_client(self) -> None:
         post(client_for(writer_token()), measure_body(), "shared-key")
-        other_client = post(client_for(writer_token()), measure_body(slug="b", title="B"), "shared-key")
+        other_client = post(
+            client_for(writer_token()), measure_body(slug="b", title="B"), "shared-key"
+        )
         assert other_client.status_code == 201
         assert Measure.objects.count() == 2
 
