@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
+
+from config.logging import django_logging
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -96,6 +99,11 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First, so that every response (redirects and errors included) carries the request id
+    # and every log line of the request names it.
+    "config.middleware.RequestIdMiddleware",
+    "config.middleware.ProbeMiddleware",
+    "config.middleware.PrimaryDatabaseMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -148,24 +156,45 @@ def _database_url() -> str:
     return url
 
 
-DATABASES = {
-    "default": dj_database_url.parse(
-        _database_url(),
-        conn_max_age=int(env("DATABASE_CONN_MAX_AGE", "60")),
-        conn_health_checks=True,
+# Persistent connections with a health check, not a connection pool: a gunicorn sync worker
+# serves one request at a time, so one connection kept open per worker is all a pool could
+# give it, and a pool would hold idle connections in every worker. The number of
+# connections is workers x app servers; to go past the server's max_connections, put
+# PgBouncer in front (docs/scaling.md).
+def _database(url: str) -> dict[str, Any]:
+    database: dict[str, Any] = dict(
+        dj_database_url.parse(
+            url,
+            conn_max_age=int(env("DATABASE_CONN_MAX_AGE", "60")),
+            conn_health_checks=True,
+        )
     )
-}
-if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
-    raise ImproperlyConfigured(
-        "The tracker runs on PostgreSQL only: DATABASE_URL must be postgres://"
+    if database["ENGINE"] != "django.db.backends.postgresql":
+        raise ImproperlyConfigured(
+            "The tracker runs on PostgreSQL only: database URLs must be postgres://"
+        )
+    options = database.setdefault("OPTIONS", {})
+    # A server that does not answer fails the request within seconds (503), and a runaway
+    # query is cut off rather than holding a worker.
+    options.setdefault("connect_timeout", int(env("DATABASE_CONNECT_TIMEOUT", "5")))
+    options["options"] = (
+        f"-c statement_timeout={int(env('DATABASE_STATEMENT_TIMEOUT_MS', '30000'))}"
     )
-DATABASES["default"].setdefault("OPTIONS", {})
-# A runaway query is cut off rather than holding a worker.
-DATABASES["default"]["OPTIONS"]["options"] = (
-    f"-c statement_timeout={int(env('DATABASE_STATEMENT_TIMEOUT_MS', '30000'))}"
-)
+    return database
+
+
+DATABASES = {"default": _database(_database_url())}
 # One test database per test process, so that two suites on one server never collide.
 DATABASES["default"]["TEST"] = {"NAME": env("DATABASE_TEST_NAME", f"test_tracker_{os.getpid()}")}
+# Read replicas (config/routers.py): reads that may lag a little go to one of these.
+DATABASE_REPLICAS: list[str] = []
+for number, replica_url in enumerate(env_list("DATABASE_REPLICA_URLS"), start=1):
+    alias = f"replica_{number}"
+    DATABASES[alias] = _database(replica_url)
+    # Tests read the replicas' data from the test database itself.
+    DATABASES[alias]["TEST"] = {"MIRROR": "default"}
+    DATABASE_REPLICAS.append(alias)
+DATABASE_ROUTERS = ["config.routers.PrimaryReplicaRouter"]
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -197,6 +226,10 @@ STORAGES = {
     },
 }
 
+# Where collectstatic writes; the image collects at build time into the default.
+if env("DJANGO_STATIC_ROOT"):
+    STATIC_ROOT = Path(env("DJANGO_STATIC_ROOT"))
+
 # Request limits: a body over DATA_UPLOAD_MAX_MEMORY_SIZE is refused with 413.
 DATA_UPLOAD_MAX_MEMORY_SIZE = int(env("DJANGO_MAX_BODY_BYTES", str(1024 * 1024)))
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 1000
@@ -208,7 +241,8 @@ if env("REDIS_URL"):
         "default": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": env("REDIS_URL"),
-            "KEY_PREFIX": "tracker",
+            # Distinct per deployment when several share one Redis server.
+            "KEY_PREFIX": env("CACHE_KEY_PREFIX", "tracker"),
         }
     }
 else:
@@ -275,12 +309,9 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
 }
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "root": {"handlers": ["console"], "level": env("DJANGO_LOG_LEVEL", "INFO")},
-}
+# One JSON object per line with the request id (LOG_FORMAT=json, the default outside
+# DEBUG), or one line of text (LOG_FORMAT=text); see config/logging.py.
+LOGGING = django_logging(level=env("DJANGO_LOG_LEVEL", "INFO"))
 
 # Admin: the audit trail shows who (user) and where (URL) for every change.
 PGHISTORY_ADMIN_MODEL = "measures.AuditEvent"
