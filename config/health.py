@@ -5,9 +5,11 @@ from __future__ import annotations
 
 from django.db import DatabaseError, connections
 from django.db.migrations.executor import MigrationExecutor
-from django.http import HttpRequest, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
+
+from config.problems import DATABASE_RETRY_AFTER_SECONDS, problem_response
 
 
 @never_cache
@@ -18,23 +20,26 @@ def healthz(request: HttpRequest) -> JsonResponse:
 
 @never_cache
 @require_safe
-def readyz(request: HttpRequest) -> JsonResponse:
+def readyz(request: HttpRequest) -> HttpResponse:
     connection = connections["default"]
     try:
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1")
         executor = MigrationExecutor(connection)
         pending = executor.migration_plan(executor.loader.graph.leaf_nodes())
-    except DatabaseError as error:
-        return JsonResponse(
-            {"status": "unavailable", "database": "unreachable", "detail": str(error).strip()[:200]},
-            status=503,
-            headers={"Retry-After": "5"},
-        )
+    except DatabaseError:
+        return _unavailable(request, "The database cannot be reached.", database="unreachable")
     if pending:
-        return JsonResponse(
-            {"status": "unavailable", "database": "ok", "pending_migrations": len(pending)},
-            status=503,
-            headers={"Retry-After": "5"},
+        return _unavailable(
+            request,
+            f"{len(pending)} database migration(s) are not applied yet.",
+            database="ok",
+            pending_migrations=len(pending),
         )
     return JsonResponse({"status": "ok", "database": "ok", "pending_migrations": 0})
+
+
+def _unavailable(request: HttpRequest, detail: str, **extra: object) -> HttpResponse:
+    response = problem_response(503, detail, request, **extra)
+    response["Retry-After"] = str(DATABASE_RETRY_AFTER_SECONDS)
+    return response

