@@ -39,8 +39,8 @@ def measure_body(slug: str = "acid-offence", title: str = "Acid offence") -> dic
 
 
 def post(client: APIClient, body: dict[str, Any], key: str | None) -> Any:
-    headers = {"HTTP_IDEMPOTENCY_KEY": key} if key is not None else {}
-    return client.post("/api/v1/measures/", body, format="json", **headers)
+    headers = {"Idempotency-Key": key} if key is not None else {}
+    return client.post("/api/v1/measures/", body, format="json", headers=headers)
 
 
 @pytest.fixture
