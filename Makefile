@@ -11,7 +11,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 
 
-.PHONY: browser install run test check lint format typecheck migrations-check schema schema-check db db-stop manage clean
+.PHONY: browser install run test check deploy-check lint format typecheck migrations-check schema schema-check db db-stop manage clean
 
 $(TOOLS)/bin/uv:
 	python3 -m venv $(TOOLS)
@@ -64,6 +64,12 @@ typecheck:
 
 migrations-check:
 	DJANGO_DEBUG=1 $(WITH_DB) $(PY) manage.py makemigrations --check --dry-run
+
+## Check the Docker set-up without Docker: the compose file against the Compose
+## Specification, .env.example, the Dockerfile's own steps, the entry point and the image's
+## command on a scratch database with production settings, and a backup/restore drill
+deploy-check: install
+	UV="$(UV)" $(WITH_DB) $(PY) scripts/deploy_check.py
 
 ## Regenerate the committed OpenAPI document after changing a serializer, view or filter
 schema: install
