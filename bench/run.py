@@ -1,0 +1,987 @@
+"""The benchmark of issue 6 in one command (see bench/README.md):
+
+    python -m bench.run --quick    # 10,000 measures, a few seconds per endpoint (make bench)
+    python -m bench.run --full     # 1,000,000 measures / ~5,300,000 events (make bench-full)
+
+1. starts a dedicated PostgreSQL (``.data/bench-<size>/``, never the development database)
+   or uses ``--database-url``, migrates it, and generates the dataset if it does not hold
+   it yet (``bench/generate.py``; ``--generate`` forces a new one);
+2. serves the product (``config.settings``) and the floor (``bench.settings``, the plain
+   ``.values()`` + ``JsonResponse`` views of ``bench/floor.py``) under gunicorn with the
+   production configuration (``config/gunicorn.py``: 2 sync workers, DEBUG off, plain HTTP,
+   throttling off, worker recycling off), each on its own port;
+3. drives load from a second process on 127.0.0.1 (``bench/load.py``), product and floor in
+   turn, over several rounds, and prints for each endpoint: requests/s, p50 and p99
+   latency, the product/floor throughput ratio, SQL queries per request (counted in
+   process with ``CaptureQueriesContext``) and the peak RSS of the gunicorn workers;
+4. then the CSV export (rows/s, worker memory), the bulk import (rows/s through the
+   admin's import resource and the event service), and the memory of one worker over
+   many requests.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import contextlib
+import datetime
+import http.client
+import json
+import os
+import random
+import secrets
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+PYTHON = sys.executable
+MODES: dict[str, dict[str, Any]] = {
+    "quick": {
+        "measures": 10_000,
+        "rounds": 3,
+        "seconds": 2.0,
+        "memory_requests": 5_000,
+        "import_measures": 500,
+        "import_event_measures": 100,
+        "csv_downloads": 3,
+    },
+    "full": {
+        "measures": 1_000_000,
+        "rounds": 5,
+        "seconds": 5.0,
+        "memory_requests": 100_000,
+        "import_measures": 10_000,
+        "import_event_measures": 1_000,
+        "csv_downloads": 3,
+    },
+}
+CSV_ROWS = 100_000
+AS_OF = "2021-06-30"
+SEARCH_WORDS = ["knife", "youth", "gang", "exploitation", "county lines"]
+# The bench cluster is tuned like a small production server, not like the throw-away
+# development one (more shared buffers; checkpoints spaced out for the bulk load).
+SERVER_SETTINGS = {
+    "shared_buffers": "1GB",
+    "effective_cache_size": "4GB",
+    "max_wal_size": "8GB",
+    "checkpoint_timeout": "30min",
+}
+
+
+def code_version() -> str:
+    """The commit, and whether the working tree differs from it (others may be editing)."""
+    try:
+        commit = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            cwd=BASE_DIR,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=BASE_DIR,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    return f"{commit}{' + uncommitted changes' if dirty else ''}"
+
+
+def say(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+# The database ---------------------------------------------------------------------------
+
+
+def size_label(measures: int) -> str:
+    if measures >= 1_000_000 and measures % 1_000_000 == 0:
+        return f"{measures // 1_000_000}m"
+    if measures >= 1000 and measures % 1000 == 0:
+        return f"{measures // 1000}k"
+    return str(measures)
+
+
+@contextlib.contextmanager
+def database(args: argparse.Namespace) -> Iterator[str]:
+    """The URL of the benchmark's database, started (and tuned) for the run if it is the
+    project-local cluster of this size."""
+    if args.database_url:
+        yield args.database_url
+        return
+    from config import localdb
+
+    pgdata = BASE_DIR / ".data" / f"bench-{size_label(args.measures)}"
+    url, started = localdb.start(pgdata)
+    try:
+        import psycopg
+
+        with psycopg.connect(url, autocommit=True) as connection:
+            current = {
+                name: connection.execute(f"SHOW {name}").fetchone()[0]  # type: ignore[index]
+                for name in SERVER_SETTINGS
+            }
+            stale = {
+                name: value for name, value in SERVER_SETTINGS.items() if current[name] != value
+            }
+            for name, value in stale.items():
+                connection.execute(f"ALTER SYSTEM SET {name} = '{value}'")
+        if stale:
+            say(f"tuning {pgdata}: {', '.join(f'{k}={v}' for k, v in stale.items())}")
+            localdb.stop(pgdata)
+            url, _ = localdb.start(pgdata)
+            started = True
+        say(f"database: {pgdata}")
+        yield url
+    finally:
+        if started and not args.keep_db:
+            localdb.stop(pgdata)
+
+
+def django_environment(url: str, settings_module: str) -> dict[str, str]:
+    """Production settings over plain HTTP, throttling off (an empty rate disables it)."""
+    environment = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("DJANGO_", "GUNICORN_", "API_THROTTLE_"))
+    }
+    environment.update(
+        DATABASE_URL=url,
+        DJANGO_SETTINGS_MODULE=settings_module,
+        DJANGO_SECRET_KEY=SECRET_KEY,
+        DJANGO_DEBUG="0",
+        DJANGO_HTTPS="0",
+        DJANGO_STATIC_MANIFEST="0",
+        API_THROTTLE_ANON="",
+        API_THROTTLE_USER="",
+        PYTHONPATH=str(BASE_DIR),
+    )
+    environment.pop("REDIS_URL", None)
+    environment.pop("DATABASE_REPLICA_URLS", None)
+    return environment
+
+
+SECRET_KEY = secrets.token_urlsafe(50)
+
+
+def migrate(url: str) -> None:
+    subprocess.run(
+        [PYTHON, "manage.py", "migrate", "--noinput", "-v0"],
+        cwd=BASE_DIR,
+        env=django_environment(url, "config.settings"),
+        check=True,
+    )
+
+
+def measure_count(url: str) -> int:
+    import psycopg
+
+    with psycopg.connect(url) as connection:
+        row = connection.execute("SELECT count(*) FROM measures_measure").fetchone()
+    return int(row[0]) if row else 0
+
+
+# The servers ----------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def children(pid: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        # The command name is in parentheses and may hold spaces: the fields follow it.
+        fields = stat[stat.rindex(")") + 2 :].split()
+        if int(fields[1]) == pid:
+            found.append(int(entry.name))
+    return sorted(found)
+
+
+def memory_kb(pid: int) -> dict[str, int]:
+    values = {}
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            name, _, rest = line.partition(":")
+            if name in ("VmRSS", "VmHWM"):
+                values[name] = int(rest.split()[0])
+    except OSError:
+        pass
+    return values
+
+
+class Server:
+    """One gunicorn with the production configuration, its output in ``.data/bench/``."""
+
+    def __init__(self, name: str, settings_module: str, url: str, workers: int) -> None:
+        self.name = name
+        self.port = free_port()
+        self.environment = django_environment(url, settings_module)
+        self.environment.update(
+            HOST="127.0.0.1",
+            PORT=str(self.port),
+            WEB_CONCURRENCY=str(workers),
+            # Recycling workers every ~1,000 requests (the production default) would
+            # restart them during the measurement and hide any memory growth.
+            GUNICORN_MAX_REQUESTS="0",
+            GUNICORN_LOG_LEVEL="warning",
+        )
+        self.workers = workers
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def __enter__(self) -> Server:
+        log_dir = BASE_DIR / ".data" / "bench"
+        log_dir.mkdir(parents=True, exist_ok=True)
+        self.log = (log_dir / f"{self.name}.log").open("wb")
+        self.process = subprocess.Popen(
+            [PYTHON, "-m", "gunicorn", "--config", "config/gunicorn.py", "config.wsgi"],
+            cwd=BASE_DIR,
+            env=self.environment,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+        )
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"{self.name} server exited; see {self.log.name}")
+            if len(self.worker_pids()) == self.workers and self.ready():
+                return self
+            time.sleep(0.2)
+        raise RuntimeError(f"{self.name} server did not start; see {self.log.name}")
+
+    def ready(self) -> bool:
+        try:
+            status, _, _ = fetch(self.port, "/healthz")
+        except OSError:
+            return False
+        return status == 200
+
+    def worker_pids(self) -> list[int]:
+        return children(self.process.pid) if self.process else []
+
+    def __exit__(self, *exc: object) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.log.close()
+
+
+def fetch(
+    port: int, path: str, headers: dict[str, str] | None = None
+) -> tuple[int, dict[str, str], bytes]:
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+    try:
+        connection.request("GET", path, headers=headers or {})
+        response = connection.getresponse()
+        return response.status, dict(response.getheaders()), response.read()
+    finally:
+        connection.close()
+
+
+# Load -----------------------------------------------------------------------------------
+
+Request = tuple[str, dict[str, str]]
+
+
+@dataclass
+class Totals:
+    requests: int = 0
+    errors: int = 0
+    seconds: float = 0.0
+    latencies: list[float] = field(default_factory=list)
+    peak_rss_kb: int = 0
+    statuses: dict[str, int] = field(default_factory=dict)
+
+    def add(self, result: dict[str, Any], peak_rss_kb: int) -> None:
+        self.requests += result["requests"]
+        self.errors += result["errors"]
+        self.seconds += result["seconds"]
+        self.latencies.extend(result["latencies_ms"])
+        self.peak_rss_kb = max(self.peak_rss_kb, peak_rss_kb)
+        for status, count in result["statuses"].items():
+            self.statuses[status] = self.statuses.get(status, 0) + count
+
+    @property
+    def rate(self) -> float:
+        return self.requests / self.seconds if self.seconds else 0.0
+
+    def percentile(self, fraction: float) -> float:
+        if not self.latencies:
+            return 0.0
+        ordered = sorted(self.latencies)
+        return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "requests": self.requests,
+            "errors": self.errors,
+            "requests_per_second": round(self.rate, 1),
+            "p50_ms": round(self.percentile(0.50), 2),
+            "p99_ms": round(self.percentile(0.99), 2),
+            "peak_rss_mb": round(self.peak_rss_kb / 1024, 1),
+            "statuses": self.statuses,
+        }
+
+
+def drive(
+    server: Server,
+    requests: list[Request],
+    *,
+    concurrency: int,
+    seconds: float | None = None,
+    total: int | None = None,
+    expect: str = "200",
+) -> tuple[dict[str, Any], int]:
+    """Run ``bench.load`` in its own process against ``server``; sample the workers' RSS
+    meanwhile. Returns the load result and the highest RSS seen (kB)."""
+    with tempfile.TemporaryDirectory(prefix="bench-load-") as folder:
+        requests_file = Path(folder) / "requests.json"
+        requests_file.write_text(json.dumps(requests))
+        output_file = Path(folder) / "result.json"
+        command = [
+            PYTHON,
+            "-m",
+            "bench.load",
+            "--port",
+            str(server.port),
+            "--requests-file",
+            str(requests_file),
+            "--concurrency",
+            str(concurrency),
+            "--expect",
+            expect,
+        ]
+        command += ["--seconds", str(seconds)] if seconds is not None else []
+        command += ["--requests", str(total)] if total is not None else []
+        pids = server.worker_pids()
+        peak = 0
+        with output_file.open("wb") as output:
+            process = subprocess.Popen(command, cwd=BASE_DIR, stdout=output)
+            while process.poll() is None:
+                peak = max([peak, *(memory_kb(pid).get("VmRSS", 0) for pid in pids)])
+                time.sleep(0.1)
+        if process.returncode != 0:
+            raise RuntimeError(f"the load generator failed ({process.returncode})")
+        return json.loads(output_file.read_text()), peak
+
+
+@dataclass
+class Endpoint:
+    name: str
+    product: list[Request]
+    floor: list[Request] | None = None
+    expect: str = "200"
+    # In-process query count: the first request, with these headers computed in process.
+    conditional: bool = False
+    note: str = ""
+
+
+def floor_path(path: str) -> str:
+    return path.replace("/api/v1/measures/", "/floor/measures/", 1)
+
+
+def floor_of(requests: list[Request]) -> list[Request]:
+    return [(floor_path(path), {}) for path, _ in requests]
+
+
+def plain(paths: list[str]) -> list[Request]:
+    return [(path, {}) for path in paths]
+
+
+def encode_cursor(position: str) -> str:
+    return base64.b64encode(urlencode({"p": position}).encode("ascii")).decode("ascii")
+
+
+def endpoints(product_port: int) -> list[Endpoint]:
+    """The requests of each endpoint, chosen from the data (deterministically)."""
+    from django.db import connection
+
+    rng = random.Random(6)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*), min(id), max(id) FROM measures_measure")
+        count, low, high = cursor.fetchone()
+        ids = [rng.randint(low, high) for _ in range(400)]
+        cursor.execute("SELECT slug FROM measures_measure WHERE id = ANY(%s) ORDER BY id", [ids])
+        slugs = [row[0] for row in cursor.fetchall()][:200]
+        # Deep pages: cursors at 50% to 95% of the table, in slug order.
+        deep = []
+        for fraction in (0.5, 0.6, 0.7, 0.8, 0.9, 0.95):
+            cursor.execute(
+                "SELECT slug FROM measures_measure ORDER BY slug OFFSET %s LIMIT 1",
+                [int(count * fraction)],
+            )
+            deep.append(cursor.fetchone()[0])
+        cursor.execute(
+            """SELECT s.slug, (SELECT m.stage FROM measures_measure m WHERE m.strategy_id = s.id
+                   AND m.stage IS NOT NULL GROUP BY m.stage ORDER BY count(*) DESC, m.stage LIMIT 1)
+               FROM strategy_strategy s
+               WHERE EXISTS (SELECT 1 FROM measures_measure m WHERE m.strategy_id = s.id)
+               ORDER BY s.id LIMIT 10"""
+        )
+        filtered = cursor.fetchall()
+        cursor.execute("SELECT max(updated_at) FROM measures_measure")
+        latest = cursor.fetchone()[0]
+    strategies = [slug for slug, _ in filtered]
+    since = (latest - datetime.timedelta(days=2)).isoformat()
+    # A position in the middle of the change feed, as a syncing client would hold.
+    _, _, body = fetch(product_port, "/api/v1/changes/?" + urlencode({"since": since}))
+    feed_cursor = json.loads(body)["next_cursor"]
+    etags = []
+    for slug in slugs[:50]:
+        _, headers, _ = fetch(product_port, f"/api/v1/measures/{slug}/")
+        etags.append((slug, headers.get("ETag", "")))
+    details = plain([f"/api/v1/measures/{slug}/" for slug in slugs])
+    return [
+        Endpoint("list, first page", plain(["/api/v1/measures/"]), plain(["/floor/measures/"])),
+        Endpoint(
+            "list, deep page (cursor)",
+            plain([f"/api/v1/measures/?cursor={encode_cursor(slug)}" for slug in deep]),
+            plain([f"/floor/measures/?cursor={encode_cursor(slug)}" for slug in deep]),
+        ),
+        Endpoint("detail", details, floor_of(details)),
+        Endpoint(
+            "list, stage + strategy",
+            plain(
+                [
+                    "/api/v1/measures/?" + urlencode({"stage": stage, "strategy": strategy})
+                    for strategy, stage in filtered
+                ]
+            ),
+            plain(
+                [
+                    "/floor/measures/?" + urlencode({"stage": stage, "strategy": strategy})
+                    for strategy, stage in filtered
+                ]
+            ),
+        ),
+        Endpoint(
+            "list, search q=",
+            plain(["/api/v1/measures/?" + urlencode({"q": word}) for word in SEARCH_WORDS]),
+            plain(["/floor/measures/?" + urlencode({"q": word}) for word in SEARCH_WORDS]),
+        ),
+        Endpoint(
+            f"list, as_of={AS_OF}",
+            plain([f"/api/v1/measures/?as_of={AS_OF}"]),
+            plain([f"/floor/measures/?as_of={AS_OF}"]),
+        ),
+        Endpoint(
+            "detail, If-None-Match (304)",
+            [(f"/api/v1/measures/{slug}/", {"If-None-Match": etag}) for slug, etag in etags],
+            plain([f"/floor/measures/{slug}/" for slug, _ in etags]),
+            expect="304",
+            conditional=True,
+            note="floor: the full 200 response",
+        ),
+        Endpoint(
+            "strategy summary",
+            plain([f"/api/v1/strategies/{slug}/summary/" for slug in strategies]),
+        ),
+        Endpoint("change feed, since", plain(["/api/v1/changes/?" + urlencode({"since": since})])),
+        Endpoint("change feed, cursor", plain([f"/api/v1/changes/?cursor={feed_cursor}"])),
+    ]
+
+
+# In-process checks ----------------------------------------------------------------------
+
+
+def client() -> Any:
+    from django.test import Client
+
+    return Client(HTTP_HOST="127.0.0.1")
+
+
+def queries_per_request(path: str, headers: dict[str, str], *, conditional: bool = False) -> int:
+    """SQL statements of one request, after one unmeasured request (warm caches)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    http = client()
+    response = http.get(path)
+    if conditional:
+        headers = {"If-None-Match": response.headers.get("ETag", "")}
+    with CaptureQueriesContext(connection) as captured:
+        response = http.get(path, headers=headers)
+        if response.streaming:
+            for _ in response.streaming_content:
+                pass
+    return len(captured)
+
+
+def same_json(product_path: str, floor_path_: str) -> str | None:
+    """None if product and floor answer the same JSON (links compared by path), else why not."""
+    http = client()
+    product = http.get(product_path)
+    floor = http.get(floor_path_)
+    if product.status_code != 200 or floor.status_code != 200:
+        return f"status {product.status_code} vs {floor.status_code}"
+    normalised = json.loads(floor.content.decode().replace("/floor/measures/", "/api/v1/measures/"))
+    expected = product.json()
+    if normalised == expected:
+        return None
+    if isinstance(expected, dict) and isinstance(normalised, dict):
+        for key in expected:
+            if expected[key] != normalised.get(key):
+                return f"first difference at {key!r}"
+        return f"keys {sorted(expected)} vs {sorted(normalised)}"
+    return "different JSON"
+
+
+# Sections -------------------------------------------------------------------------------
+
+
+def load_endpoints(
+    product: Server, floor: Server, chosen: list[Endpoint], args: argparse.Namespace
+) -> list[dict[str, Any]]:
+    rows = []
+    for endpoint in chosen:
+        say(f"load: {endpoint.name}")
+        targets: list[tuple[str, Server, list[Request], str]] = [
+            ("product", product, endpoint.product, endpoint.expect)
+        ]
+        if endpoint.floor is not None:
+            targets.append(("floor", floor, endpoint.floor, "200"))
+        totals = {name: Totals() for name, *_ in targets}
+        for _name, server, requests, expect in targets:  # warm-up, not counted
+            drive(server, requests, concurrency=args.concurrency, total=20, expect=expect)
+        for round_number in range(args.rounds):
+            order = targets if round_number % 2 == 0 else list(reversed(targets))
+            for name, server, requests, expect in order:
+                result, peak = drive(
+                    server,
+                    requests,
+                    concurrency=args.concurrency,
+                    seconds=args.seconds,
+                    expect=expect,
+                )
+                totals[name].add(result, peak)
+        path, headers = endpoint.product[0]
+        row: dict[str, Any] = {
+            "endpoint": endpoint.name,
+            "note": endpoint.note,
+            "product": totals["product"].summary(),
+            "product_queries": queries_per_request(path, headers, conditional=endpoint.conditional),
+        }
+        if endpoint.floor is not None:
+            row["floor"] = totals["floor"].summary()
+            row["floor_queries"] = queries_per_request(*endpoint.floor[0])
+            floor_rate = totals["floor"].rate
+            row["ratio"] = round(totals["product"].rate / floor_rate, 2) if floor_rate else None
+            if not endpoint.conditional:
+                row["same_json"] = same_json(path, endpoint.floor[0][0])
+        rows.append(row)
+    return rows
+
+
+def csv_export(product: Server, args: argparse.Namespace) -> dict[str, Any]:
+    """Download the CSV of (up to) 100,000 measures, one request at a time."""
+    from django.db import connection
+
+    say("csv export")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT updated_at FROM measures_measure ORDER BY updated_at DESC OFFSET %s LIMIT 1",
+            [CSV_ROWS],
+        )
+        row = cursor.fetchone()
+    query = {"format": "csv"}
+    if row:
+        query["updated_since"] = row[0].isoformat()
+    path = "/api/v1/measures/?" + urlencode(query)
+    pids = product.worker_pids()
+    before = max(memory_kb(pid).get("VmRSS", 0) for pid in pids)
+    downloads = []
+    peak = before
+    for _ in range(args.csv_downloads):
+        connection_ = http.client.HTTPConnection("127.0.0.1", product.port, timeout=600)
+        started = time.perf_counter()
+        connection_.request("GET", path)
+        response = connection_.getresponse()
+        lines = size = 0
+        while chunk := response.read(1 << 16):
+            lines += chunk.count(b"\n")
+            size += len(chunk)
+            peak = max([peak, *(memory_kb(pid).get("VmRSS", 0) for pid in pids)])
+        elapsed = time.perf_counter() - started
+        connection_.close()
+        if response.status != 200:
+            raise RuntimeError(f"CSV export answered {response.status}")
+        downloads.append({"rows": lines - 1, "seconds": elapsed, "bytes": size})
+    rows = downloads[-1]["rows"]
+    best = min(download["seconds"] for download in downloads)
+    return {
+        "path": path,
+        "rows": rows,
+        "downloads": downloads,
+        "rows_per_second": round(rows / best),
+        "median_rows_per_second": round(rows / statistics.median(d["seconds"] for d in downloads)),
+        "megabytes": round(downloads[-1]["bytes"] / 1e6, 1),
+        "rss_before_mb": round(before / 1024, 1),
+        "rss_peak_mb": round(peak / 1024, 1),
+        "queries": queries_per_request(path, {}),
+    }
+
+
+class QueryCounter:
+    """A database execute wrapper that counts statements (savepoints included)."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def __call__(self, execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
+        self.count += 1
+        return execute(sql, params, many, context)
+
+    def take(self) -> int:
+        count, self.count = self.count, 0
+        return count
+
+
+def bulk_import(args: argparse.Namespace) -> dict[str, Any]:
+    """Import measures through the admin's import resource (``MeasureResource``, which
+    writes each row through ``measure_create``), then record events for some of them
+    through ``status_event_record`` (how a researcher records each event), all in one
+    transaction that is rolled back, so the dataset stays as generated."""
+    import tablib  # type: ignore[import-untyped]
+    from django.db import connection, transaction
+
+    from measures.models import Measure
+    from measures.resources import MeasureResource
+    from measures.services import CitationInput, status_event_record
+    from strategy.models import Organisation, Source, Strategy
+
+    say(f"bulk import: {args.import_measures:,} measures")
+    strategies = list(Strategy.objects.order_by("id").values_list("slug", flat=True)[:20])
+    organisations = list(Organisation.objects.order_by("id").values_list("slug", flat=True)[:20])
+    source = Source.objects.order_by("id").first()
+    dataset = tablib.Dataset(
+        headers=[
+            "slug",
+            "strategy",
+            "title",
+            "summary",
+            "category",
+            "lead_organisation",
+            "instrument",
+            "legal_vehicle",
+            "target_on",
+        ]
+    )
+    for number in range(args.import_measures):
+        dataset.append(
+            [
+                f"bench-import-{number}",
+                strategies[number % len(strategies)],
+                f"Imported measure number {number} on knife crime",
+                "A measure imported by the benchmark to time the researcher's bulk import.",
+                "Knife crime and offensive weapons",
+                organisations[number % len(organisations)],
+                "funding",
+                "",
+                "2027-03-31",
+            ]
+        )
+    plan = [
+        ("stage", "announced", datetime.date(2019, 1, 10)),
+        ("stage", "in_development", datetime.date(2019, 6, 1)),
+        ("verdict", "in_the_works", datetime.date(2019, 6, 2)),
+        ("confidence", "amber", datetime.date(2019, 6, 3)),
+        ("stage", "implementing", datetime.date(2020, 2, 1)),
+    ]
+    result: dict[str, Any] = {}
+    counter = QueryCounter()
+    with transaction.atomic(), connection.execute_wrapper(counter):
+        started = time.perf_counter()
+        outcome = MeasureResource().import_data(
+            dataset, dry_run=False, raise_errors=True, use_transactions=True
+        )
+        seconds = time.perf_counter() - started
+        measure_queries = counter.take()
+        if outcome.has_errors() or outcome.has_validation_errors():
+            raise RuntimeError("the bulk import reported errors")
+        result["measures"] = {
+            "rows": args.import_measures,
+            "seconds": round(seconds, 1),
+            "rows_per_second": round(args.import_measures / seconds, 1),
+            "path": "MeasureResource.import_data (admin import) -> measure_create",
+            "queries_per_row": round(measure_queries / args.import_measures, 1),
+        }
+        say(f"bulk import: events for {args.import_event_measures:,} of them")
+        measures = list(
+            Measure.objects.filter(slug__startswith="bench-import-").order_by("id")[
+                : args.import_event_measures
+            ]
+        )
+        citation = [CitationInput(source=source, quote="quoted passage")] if source else []
+        started = time.perf_counter()
+        events = 0
+        for measure in measures:
+            for axis, value, effective_on in plan:
+                status_event_record(
+                    measure=measure,
+                    axis=axis,
+                    value=value,
+                    effective_on=effective_on,
+                    rationale="recorded by the benchmark",
+                    citations=citation,
+                )
+                events += 1
+        seconds = time.perf_counter() - started
+        event_queries = counter.take()
+        result["events"] = {
+            "rows": events,
+            "seconds": round(seconds, 1),
+            "rows_per_second": round(events / seconds, 1) if seconds else None,
+            "path": "status_event_record (admin's record-event form, API POST)",
+            "queries_per_row": round(event_queries / events, 1) if events else None,
+        }
+        transaction.set_rollback(True)
+    per_measure = 5.0
+    projected = args.import_measures / result["measures"]["rows_per_second"] + (
+        args.import_measures * per_measure / result["events"]["rows_per_second"]
+        if result["events"]["rows_per_second"]
+        else 0
+    )
+    result["projected_seconds_100k_with_5_events"] = round(
+        projected * 100_000 / args.import_measures, 1
+    )
+    return result
+
+
+def memory_run(url: str, chosen: list[Endpoint], args: argparse.Namespace) -> dict[str, Any]:
+    """Many requests against one worker: its RSS after a warm-up and at the end."""
+    say(f"memory: {args.memory_requests:,} requests against one worker")
+    mix: list[Request] = []
+    for endpoint in chosen:
+        if endpoint.expect == "200":
+            mix.extend(endpoint.product[:10])
+    conditional = [e for e in chosen if e.conditional]
+    with Server("memory", "config.settings", url, workers=1) as server:
+        drive(server, mix, concurrency=2, total=500)
+        (pid,) = server.worker_pids()
+        start = memory_kb(pid)
+        result, peak = drive(server, mix, concurrency=2, total=args.memory_requests)
+        if conditional:
+            extra, _ = drive(server, conditional[0].product, concurrency=2, total=100, expect="304")
+            result["requests"] += extra["requests"]
+        end = memory_kb(pid)
+    growth = (end["VmRSS"] - start["VmRSS"]) / start["VmRSS"] * 100
+    return {
+        "requests": result["requests"],
+        "errors": result["errors"],
+        "statuses": result["statuses"],
+        "seconds": round(result["seconds"], 1),
+        "rss_start_mb": round(start["VmRSS"] / 1024, 1),
+        "rss_end_mb": round(end["VmRSS"] / 1024, 1),
+        "rss_peak_mb": round(max(peak, end.get("VmHWM", 0)) / 1024, 1),
+        "growth_percent": round(growth, 1),
+        "endpoints": len(mix),
+    }
+
+
+# Report ---------------------------------------------------------------------------------
+
+
+def report(results: dict[str, Any]) -> str:
+    lines = []
+    header = results["header"]
+    lines.append(header)
+    lines.append("")
+    columns = (
+        f"{'endpoint':<30}| {'product req/s':>13} {'p50 ms':>7} {'p99 ms':>7} "
+        f"| {'floor req/s':>11} {'p50 ms':>7} {'p99 ms':>7} | {'ratio':>5} "
+        f"| {'queries p/f':>11} | {'peak RSS MB p/f':>15}"
+    )
+    lines.append(columns)
+    lines.append("-" * len(columns))
+    for row in results["endpoints"]:
+        product = row["product"]
+        floor = row.get("floor")
+        floor_text = (
+            f"{floor['requests_per_second']:>11.1f} {floor['p50_ms']:>7.1f} {floor['p99_ms']:>7.1f}"
+            if floor
+            else f"{'-':>11} {'-':>7} {'-':>7}"
+        )
+        ratio = f"{row['ratio']:>5.2f}" if row.get("ratio") is not None else f"{'-':>5}"
+        queries = f"{row['product_queries']} / {row.get('floor_queries', '-')}"
+        rss = f"{product['peak_rss_mb']:.0f} / " + (f"{floor['peak_rss_mb']:.0f}" if floor else "-")
+        lines.append(
+            f"{row['endpoint']:<30}| {product['requests_per_second']:>13.1f} "
+            f"{product['p50_ms']:>7.1f} {product['p99_ms']:>7.1f} | {floor_text} | {ratio} "
+            f"| {queries:>11} | {rss:>15}"
+        )
+    lines.append("")
+    notes = [f"{row['endpoint']}: {row['note']}" for row in results["endpoints"] if row["note"]]
+    errors = [
+        f"{row['endpoint']}: {row[target]['errors']} unexpected answers {row[target]['statuses']}"
+        for row in results["endpoints"]
+        for target in ("product", "floor")
+        if target in row and row[target]["errors"]
+    ]
+    different = [
+        f"{row['endpoint']}: {row['same_json']}"
+        for row in results["endpoints"]
+        if row.get("same_json")
+    ]
+    lines.extend(notes)
+    lines.append(
+        "floor JSON identical to the product's: "
+        + (
+            "yes, on every endpoint with a floor"
+            if not different
+            else "NO: " + "; ".join(different)
+        )
+    )
+    if errors:
+        lines.append("ERRORS: " + "; ".join(errors))
+    if csv := results.get("csv"):
+        lines.append(
+            f"CSV export: {csv['rows']:,} rows ({csv['megabytes']} MB) in "
+            f"{min(d['seconds'] for d in csv['downloads']):.2f} s best of "
+            f"{len(csv['downloads'])}: {csv['rows_per_second']:,} rows/s "
+            f"(median {csv['median_rows_per_second']:,}); worker RSS {csv['rss_before_mb']} MB "
+            f"before, peak {csv['rss_peak_mb']} MB; {csv['queries']} queries"
+        )
+    if imported := results.get("import"):
+        measures, events = imported["measures"], imported["events"]
+        lines.append(
+            f"Bulk import: {measures['rows']:,} measures in {measures['seconds']} s = "
+            f"{measures['rows_per_second']:,} rows/s ({measures['queries_per_row']} queries "
+            f"per row) via {measures['path']}; "
+            f"{events['rows']:,} events in {events['seconds']} s = "
+            f"{events['rows_per_second']:,} rows/s ({events['queries_per_row']} queries per "
+            f"row) via {events['path']}; "
+            f"100,000 measures with 5 events each would take "
+            f"~{imported['projected_seconds_100k_with_5_events']:,} s"
+        )
+    if memory := results.get("memory"):
+        lines.append(
+            f"Memory: {memory['requests']:,} requests against 1 worker ({memory['errors']} errors "
+            f"{memory['statuses'] if memory['errors'] else ''}, "
+            f"{memory['seconds']} s): RSS {memory['rss_start_mb']} MB after warm-up, "
+            f"{memory['rss_end_mb']} MB at the end ({memory['growth_percent']:+.1f}%), "
+            f"peak {memory['rss_peak_mb']} MB"
+        )
+    if generated := results.get("generation"):
+        lines.append(f"Data generation: {generated}")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__)
+    parser.formatter_class = argparse.RawDescriptionHelpFormatter
+    mode = parser.add_mutually_exclusive_group()
+    mode.add_argument("--quick", action="store_const", dest="mode", const="quick")
+    mode.add_argument("--full", action="store_const", dest="mode", const="full")
+    parser.add_argument("--measures", type=int, help="dataset size (default by mode)")
+    parser.add_argument("--rounds", type=int, help="rounds of product then floor")
+    parser.add_argument("--seconds", type=float, help="seconds per target per round")
+    parser.add_argument("--concurrency", type=int, default=4, help="connections (default 4)")
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn workers (default 2)")
+    parser.add_argument("--memory-requests", type=int)
+    parser.add_argument("--import-measures", type=int)
+    parser.add_argument("--import-event-measures", type=int)
+    parser.add_argument("--csv-downloads", type=int)
+    parser.add_argument("--generate", action="store_true", help="generate the data again")
+    parser.add_argument("--seed", type=int, default=2018)
+    parser.add_argument(
+        "--only", help="comma-separated words: run the endpoints whose name has one"
+    )
+    parser.add_argument(
+        "--skip", default="", help="comma-separated sections to skip: load,csv,import,memory"
+    )
+    parser.add_argument("--database-url", help="use this database instead of .data/bench-<size>")
+    parser.add_argument("--keep-db", action="store_true", help="leave the bench server running")
+    parser.add_argument("--json", type=Path, help="also write the results here")
+    args = parser.parse_args(argv)
+    args.mode = args.mode or "quick"
+    for name, value in MODES[args.mode].items():
+        if getattr(args, name, None) is None:
+            setattr(args, name, value)
+    skip = {word.strip() for word in args.skip.split(",") if word.strip()}
+
+    results: dict[str, Any] = {"mode": args.mode, "started": datetime.datetime.now().isoformat()}
+    from bench import generate
+
+    with database(args) as url:
+        migrate(url)
+        if args.generate or measure_count(url) != args.measures:
+            say(f"generating {args.measures:,} measures")
+            counts = generate.run(url, measures=args.measures, seed=args.seed, do_reset=True)
+            results["generation"] = f"{counts.summary()}; " + ", ".join(
+                f"{label} {value:.1f} s" for label, value in counts.seconds.items()
+            )
+        os.environ.update(django_environment(url, "bench.settings"))
+        import django
+
+        django.setup()
+        from django.db import connection
+
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT (SELECT count(*) FROM measures_measure), "
+                "(SELECT count(*) FROM measures_statusevent)"
+            )
+            n_measures, n_events = cursor.fetchone()
+        results["header"] = (
+            f"Policy Measure Tracker benchmark ({args.mode}): {n_measures:,} measures, "
+            f"{n_events:,} status events; gunicorn sync workers: {args.workers} per server; "
+            f"load: {args.concurrency} connections from another process, {args.rounds} rounds x "
+            f"{args.seconds:g} s per target, product and floor alternating; "
+            f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} at start; "
+            f"code {code_version()}; {datetime.date.today().isoformat()}"
+        )
+        with (
+            Server("product", "config.settings", url, args.workers) as product,
+            Server("floor", "bench.settings", url, args.workers) as floor,
+        ):
+            chosen = endpoints(product.port)
+            if args.only:
+                words = [word.strip() for word in args.only.split(",")]
+                chosen = [e for e in chosen if any(word in e.name for word in words)]
+            if "load" not in skip:
+                results["endpoints"] = load_endpoints(product, floor, chosen, args)
+            else:
+                results["endpoints"] = []
+            if "csv" not in skip:
+                results["csv"] = csv_export(product, args)
+        if "import" not in skip:
+            results["import"] = bulk_import(args)
+        if "memory" not in skip:
+            results["memory"] = memory_run(url, chosen, args)
+        connection.close()
+    text = report(results)
+    print(text)
+    out = args.json or BASE_DIR / ".data" / "bench" / f"results-{args.mode}.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(results, indent=2, default=str))
+    say(f"results written to {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
