@@ -88,3 +88,12 @@ manage: install
 
 clean: db-stop
 	rm -rf .data .venv $(TOOLS) staticfiles
+
+## Benchmark against a plain Django floor (bench/README.md): 10,000 measures, a few minutes
+.PHONY: bench bench-full
+bench: install
+	$(PY) -m bench.run --quick $(ARGS)
+
+## The same at 1,000,000 measures / ~5 million events (generates them once, ~10 minutes)
+bench-full: install
+	$(PY) -m bench.run --full $(ARGS)
