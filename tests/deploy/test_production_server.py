@@ -104,9 +104,16 @@ class Server:
         try:
             client.request(method, path, headers={"Host": "127.0.0.1", **(headers or {})})
             response = client.getresponse()
-            return response, response.read()
+            body = response.read()
+            if response.status >= 500:
+                # Shown with the failure: the server's own account of the error.
+                print(f"{method} {path} -> {response.status}; server log:\n{self.log_tail()}")
+            return response, body
         finally:
             client.close()
+
+    def log_tail(self) -> str:
+        return self.log.read_text()[-6000:]
 
     def log_lines(self) -> list[dict[str, Any]]:
         """Every line the server wrote; each must be one JSON object."""
