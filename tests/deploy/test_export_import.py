@@ -300,3 +300,15 @@ def test_a_broken_link_rolls_everything_back(tmp_path: Path) -> None:
     with pytest.raises(CommandError, match="could not be loaded"):
         import_file(path)
     assert Measure.objects.count() == 0
+
+
+@pytest.mark.usefixtures("small_dataset")
+def test_import_reads_standard_input(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`docker compose exec -T web python manage.py import_data - < backup.json`"""
+    document = export()
+    empty_tracker_tables()
+    monkeypatch.setattr("sys.stdin", StringIO(json.dumps(document)))
+    out = StringIO()
+    call_command("import_data", "-", stdout=out)
+    assert out.getvalue().startswith("Imported")
+    assert Measure.objects.count() == 1
