@@ -3,7 +3,6 @@ out. Kept apart from the views because DRF imports these while defining its own 
 
 from __future__ import annotations
 
-import codecs
 import csv
 import io
 import json
@@ -11,7 +10,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from django.conf import settings
-from rest_framework import exceptions, parsers, renderers
+from django.core.exceptions import RequestDataTooBig
+from rest_framework import exceptions, parsers, renderers, serializers
 
 from config.problems import PROBLEM_CONTENT_TYPE
 
@@ -24,13 +24,27 @@ class ProblemJSONRenderer(renderers.JSONRenderer):
 
 
 class JSONParser(parsers.JSONParser):
-    """DRF's strict JSON parser (no NaN or Infinity), refusing absurdly nested bodies."""
+    """DRF's strict JSON parser (no NaN or Infinity), refusing absurdly nested bodies, bodies
+    over ``DATA_UPLOAD_MAX_MEMORY_SIZE`` and text PostgreSQL cannot store (NUL)."""
 
     def parse(self, stream: Any, media_type: str | None = None, parser_context: Any = None) -> Any:
         parser_context = parser_context or {}
         encoding = parser_context.get("encoding", settings.DEFAULT_CHARSET)
+        # DRF reads the request stream itself, past Django's check of the body size, so
+        # the limit is enforced here: never read more than one byte over it.
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        raw = stream.read() if limit is None else stream.read(limit + 1)
+        if limit is not None and len(raw) > limit:
+            raise RequestDataTooBig(f"The request body is larger than {limit} bytes.")
         try:
-            text = codecs.getreader(encoding)(stream).read()
+            text = raw.decode(encoding)
+        except LookupError:
+            raise exceptions.UnsupportedMediaType(
+                media_type or "", f"Unknown charset “{encoding[:40]}”; send UTF-8."
+            ) from None
+        except ValueError as error:
+            raise exceptions.ParseError(f"JSON parse error - {error}") from None
+        try:
             data = json.loads(text, parse_constant=_refuse_constant)
         except RecursionError:
             raise exceptions.ParseError(
@@ -42,11 +56,45 @@ class JSONParser(parsers.JSONParser):
             raise exceptions.ParseError(
                 f"JSON parse error - the body is nested more than {MAX_JSON_DEPTH} levels deep."
             )
+        with_nul = _pointers_to_nul(data)
+        if with_nul:
+            raise exceptions.ValidationError(
+                _nested_error(with_nul[0], "Text cannot contain a NUL character.")
+            )
         return data
 
 
 def _refuse_constant(name: str) -> None:
     raise ValueError(f"{name} is not valid JSON")
+
+
+def _pointers_to_nul(value: Any, path: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
+    """Where in ``value`` a string (or an object key) holds a NUL character."""
+    if isinstance(value, str):
+        return [path] if "\x00" in value else []
+    if isinstance(value, dict):
+        found = []
+        for key, item in value.items():
+            if "\x00" in key:
+                found.append(path)
+            found.extend(_pointers_to_nul(item, (*path, key)))
+        return found
+    if isinstance(value, list):
+        return [
+            p
+            for index, item in enumerate(value)
+            for p in _pointers_to_nul(item, (*path, str(index)))
+        ]
+    return []
+
+
+def _nested_error(path: tuple[str, ...], message: str) -> Any:
+    """``("citations", "0", "quote")`` becomes ``{"citations": {"0": {"quote": [message]}}}``,
+    which the problem handler turns into the pointer ``#/citations/0/quote``."""
+    error: Any = [message]
+    for key in reversed(path):
+        error = {key: error}
+    return error
 
 
 def _depth(value: Any, level: int = 0) -> int:
@@ -81,6 +129,20 @@ class CSVRenderer(renderers.BaseRenderer):
             writer.writeheader()
             writer.writerows(flat)
         return buffer.getvalue().encode()
+
+
+def csv_columns(serializer: serializers.BaseSerializer, prefix: str = "") -> list[str]:
+    """The CSV header of ``serializer``'s rows: its readable fields, a nested object's
+    fields as ``outer.inner`` (the names ``flatten`` gives)."""
+    columns: list[str] = []
+    for name, field in serializer.fields.items():  # type: ignore[attr-defined]
+        if field.write_only:
+            continue
+        if isinstance(field, serializers.Serializer):
+            columns.extend(csv_columns(field, f"{prefix}{name}."))
+        else:
+            columns.append(f"{prefix}{name}")
+    return columns
 
 
 def flatten(row: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
