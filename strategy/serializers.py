@@ -28,22 +28,31 @@ class ValidatedModelSerializer(serializers.ModelSerializer):
             ):
                 raise serializers.ValidationError({name: "This cannot be changed once created."})
         model: type[models.Model] = self.Meta.model
-        instance = (
-            model(
+        instance = model()
+        if self.instance is not None:
+            instance = model(
                 **{
                     f.attname: getattr(self.instance, f.attname)
                     for f in model._meta.concrete_fields
                 }
             )
-            if self.instance
-            else model()
-        )
+            # A copy of a stored row: uniqueness is then checked against the other rows,
+            # not against the row itself.
+            instance._state.adding = False
         for name, value in attrs.items():
             setattr(instance, name, value)
         try:
             instance.full_clean(validate_unique=True)
         except DjangoValidationError as error:
-            raise serializers.ValidationError(serializers.as_serializer_error(error)) from error
+            # The model names its fields, the client knows the API's names (``link`` for
+            # a source's ``url``): report each error under the name the client sent.
+            api_names = {
+                field.source: name for name, field in self.fields.items() if not field.read_only
+            }
+            errors = serializers.as_serializer_error(error)
+            raise serializers.ValidationError(
+                {api_names.get(key, key): messages for key, messages in errors.items()}
+            ) from error
         return attrs
 
 
