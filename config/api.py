@@ -10,17 +10,21 @@ import hashlib
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any, ClassVar
 
+import django_filters
+from django import forms
+from django.core.exceptions import FieldDoesNotExist, ValidationError
 from django.db import models, transaction
-from django.http import HttpRequest, HttpResponseBase, StreamingHttpResponse
+from django.http import Http404, HttpRequest, HttpResponseBase, StreamingHttpResponse
 from django.utils.cache import patch_vary_headers
 from django.utils.http import parse_etags, quote_etag
-from rest_framework import exceptions, renderers, serializers, status, viewsets
+from django_filters.rest_framework import DjangoFilterBackend
+from rest_framework import exceptions, filters, renderers, serializers, status, viewsets
 from rest_framework.pagination import CursorPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
 
-from config.formats import CSVRenderer, ProblemJSONRenderer, flatten
+from config.formats import CSVRenderer, ProblemJSONRenderer, csv_columns, flatten
 from config.problems import PROBLEM_CONTENT_TYPE, PreconditionFailed, QueryParameterError
 
 
@@ -29,15 +33,27 @@ class _Echo:
         return value
 
 
+_NO_ROW = object()
+
+
 def stream_csv(
     header: list[str], rows: Iterable[Iterable[Any]], filename: str
 ) -> StreamingHttpResponse:
-    """A CSV body written row by row as the database cursor is read: constant memory."""
+    """A CSV body written row by row as the database cursor is read: constant memory.
+
+    The first row is read before the response starts, so that a query the database refuses
+    (a value it cannot search for, an outage) is answered with a problem document instead
+    of a download cut short after its status line was sent."""
     writer = csv.writer(_Echo())
+    remaining = iter(rows)
+    first = next(remaining, _NO_ROW)
 
     def lines() -> Iterator[str]:
         yield writer.writerow(header)
-        for row in rows:
+        if first is _NO_ROW:
+            return
+        yield writer.writerow(first)  # type: ignore[arg-type]
+        for row in remaining:
             yield writer.writerow(row)
 
     response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
@@ -45,41 +61,158 @@ def stream_csv(
     return response
 
 
+MAX_PAGE_SIZE = 500
+# What a URL may hold where a slug or an id goes: anything else (upper case, a NUL byte, a
+# dot) cannot name a row, so the URL matches nothing and the answer is a plain 404.
+SLUG_LOOKUP = r"[a-z0-9]+(?:-[a-z0-9]+)*"
+ID_LOOKUP = r"[0-9]+"
+
+
+def parse_page_size(
+    raw: str | None, *, default: int, maximum: int = MAX_PAGE_SIZE, name: str = "page_size"
+) -> int:
+    """A page size from the query string: a whole number from 1. A larger number than
+    ``maximum`` is reduced to it rather than refused, so asking for everything gets the
+    largest page."""
+    if raw is None:
+        return default
+    digits = raw.lstrip("0")
+    if not (raw.isascii() and raw.isdigit()) or not digits:
+        raise QueryParameterError({name: [f"Give a whole number from 1 to {maximum}."]})
+    # A number with more digits than the cap is above it: no need to convert it.
+    if len(digits) > len(str(maximum)):
+        return maximum
+    return min(int(digits), maximum)
+
+
 class TrackerCursorPagination(CursorPagination):
     """Cursor pagination: stable under concurrent inserts and as fast on page 10,000 as on
     page 1. ``page_size`` above the cap is reduced to the cap."""
 
     page_size = 50
-    max_page_size = 500
+    max_page_size = MAX_PAGE_SIZE
     page_size_query_param = "page_size"
     page_size_query_description = "Number of results per page (1 to 500, default 50)."
     ordering = "-id"
+    invalid_cursor = "This cursor is not valid; use the `next` or `previous` link as given."
 
     def get_page_size(self, request: Request) -> int:
-        raw = request.query_params.get(self.page_size_query_param)
-        if raw is None:
-            return self.page_size
-        try:
-            size = int(raw)
-        except ValueError:
-            size = 0
-        if size < 1 or len(raw) > 12:
-            raise QueryParameterError(
-                {"page_size": [f"Give a whole number from 1 to {self.max_page_size}."]}
-            )
-        return min(size, self.max_page_size)
+        return parse_page_size(
+            request.query_params.get(self.page_size_query_param),
+            default=self.page_size,
+            maximum=self.max_page_size,
+        )
+
+    def paginate_queryset(self, queryset: Any, request: Request, view: Any = None) -> Any:
+        self.model = queryset.model
+        return super().paginate_queryset(queryset, request, view)
 
     def decode_cursor(self, request: Request) -> Any:
         try:
-            return super().decode_cursor(request)
+            cursor = super().decode_cursor(request)
         except exceptions.NotFound:
+            cursor = None
+            valid = False
+        else:
+            valid = cursor is None or self.position_is_valid(cursor.position)
+        if not valid:
+            raise QueryParameterError({"cursor": [self.invalid_cursor]})
+        return cursor
+
+    def position_is_valid(self, position: Any) -> bool:
+        """A cursor's position is compared with the first ordering column, so it must be a
+        value of that column: a forged one would otherwise fail inside the query."""
+        if position is None:
+            return True
+        if not isinstance(position, str) or "\x00" in position:
+            return False
+        try:
+            field = self.model._meta.get_field(self.ordering[0].lstrip("-"))
+        except FieldDoesNotExist:
+            return True
+        try:
+            field.to_python(position)
+        except ValidationError:
+            return False
+        return True
+
+
+def _invalid_ordering(allowed: Iterable[str]) -> QueryParameterError:
+    names = ", ".join(sorted(allowed))
+    return QueryParameterError(
+        {
+            api_settings.ORDERING_PARAM: [
+                f"Order by one or more of: {names} (comma-separated; prefix - for descending)."
+            ]
+        }
+    )
+
+
+class TrackerOrderingFilter(filters.OrderingFilter):
+    """``?ordering=`` that refuses a field it does not know instead of silently ignoring it,
+    and that always ends with the primary key: rows that tie on the requested fields then
+    come in the same order on every page, so cursor pages neither repeat nor skip any."""
+
+    def get_ordering(self, request: Request, queryset: Any, view: Any) -> Any:
+        params = request.query_params.get(self.ordering_param)
+        if params is not None:
+            allowed = [name for name, _ in self.get_valid_fields(queryset, view)]
+            terms = [term.strip() for term in params.split(",")]
+            if not terms or any(term.removeprefix("-") not in allowed for term in terms):
+                raise _invalid_ordering(allowed)
+            ordering: tuple[str, ...] = tuple(terms)
+        else:
+            ordering = tuple(self.get_default_ordering(view) or ())
+        if ordering and not {"pk", "id"} & {term.removeprefix("-") for term in ordering}:
+            ordering = (*ordering, "pk")
+        return ordering
+
+
+class ISODateFilter(django_filters.DateFilter):
+    """A date filter that takes ISO 8601 dates only: the locale's formats would read
+    03/04/2020 as 3 April for one client and 4 March for another."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("input_formats", ["%Y-%m-%d"])
+        super().__init__(*args, **kwargs)
+
+
+class StrictBooleanField(forms.Field):
+    """``true``/``false`` (or ``1``/``0``). Anything else is an error, where Django's
+    ``NullBooleanField`` reads it as "not given" and the filter silently does nothing."""
+
+    default_error_messages = {"invalid": "Use true or false."}
+
+    def to_python(self, value: Any) -> bool | None:
+        if value in self.empty_values:
+            return None
+        text = str(value).strip().lower()
+        if text in ("true", "1"):
+            return True
+        if text in ("false", "0"):
+            return False
+        raise ValidationError(self.error_messages["invalid"], code="invalid")
+
+
+class StrictBooleanFilter(django_filters.BooleanFilter):
+    field_class = StrictBooleanField
+
+
+class TrackerFilterBackend(DjangoFilterBackend):
+    """django-filter, reporting an invalid filter value as a query parameter error."""
+
+    def filter_queryset(self, request: Request, queryset: Any, view: Any) -> Any:
+        filterset = self.get_filterset(request, queryset, view)
+        if filterset is None:
+            return queryset
+        if not filterset.is_valid():
             raise QueryParameterError(
                 {
-                    "cursor": [
-                        "This cursor is not valid; use the `next` or `previous` link as given."
-                    ]
+                    name: [str(message) for message in messages]
+                    for name, messages in filterset.errors.items()
                 }
-            ) from None
+            )
+        return filterset.qs
 
 
 class StrictQueryParametersMixin:
@@ -111,6 +244,17 @@ class StrictQueryParametersMixin:
                     for name in unknown
                 },
                 unknown=True,
+            )
+        # PostgreSQL cannot store or compare text holding NUL: refuse it here, by name,
+        # rather than let a filter or a lookup fail inside the query.
+        with_nul = sorted(
+            name
+            for name, values in self.request.query_params.lists()
+            if any("\x00" in value for value in values)
+        )
+        if with_nul:
+            raise QueryParameterError(
+                {name: ["A parameter cannot contain a NUL character."] for name in with_nul}
             )
 
 
@@ -176,10 +320,26 @@ class TrackerGenericViewSet(
     requests, cursor pagination."""
 
     pagination_class = TrackerCursorPagination
+    filter_backends: list[Any] = [TrackerFilterBackend, TrackerOrderingFilter]
+    lookup_value_regex = ID_LOOKUP
 
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        # What a resource allows does not depend on who asks: 405 comes before 401 and 403.
+        method = request.method.lower() if request.method else ""
+        if method not in self.http_method_names or not hasattr(self, method):
+            raise exceptions.MethodNotAllowed(request.method or "")
         super().initial(request, *args, **kwargs)
         self.check_query_parameters()
+
+    def perform_content_negotiation(self, request: Request, force: bool = False) -> Any:
+        try:
+            return super().perform_content_negotiation(request, force)
+        except Http404:
+            # DRF answers a ``?format=`` this operation cannot give with 404; the resource
+            # exists, only not in that representation.
+            raise exceptions.NotAcceptable(
+                "This operation is not available in the requested format."
+            ) from None
 
     def get_renderers(self) -> list[renderers.BaseRenderer]:
         return [renderers.JSONRenderer()]
@@ -214,21 +374,18 @@ class TrackerViewSet(TrackerGenericViewSet):
         return Response(data, headers={"ETag": self.representation_etag(data)})
 
     def csv_response(self, queryset: models.QuerySet[Any]) -> StreamingHttpResponse:
-        """Every matching row (no pages), serialized one at a time."""
+        """Every matching row (no pages), serialized one at a time. The columns come from
+        the serializer, so an empty export still has its header and a null nested object
+        leaves its columns empty instead of shifting them."""
         serializer = self.get_serializer()
+        header = csv_columns(serializer)
 
         def rows() -> Iterator[list[Any]]:
-            header: list[str] | None = None
             for obj in queryset.iterator(chunk_size=2000):
                 flat = flatten(serializer.to_representation(obj))
-                if header is None:
-                    header = list(flat)
-                    yield header
                 yield [flat.get(name) for name in header]
 
-        iterator = rows()
-        header = next(iterator, [])
-        return stream_csv(header, iterator, self.csv_filename)
+        return stream_csv(header, rows(), self.csv_filename)
 
     # Writes --------------------------------------------------------------------------
 

@@ -11,7 +11,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied, RequestDataTooBig, SuspiciousOperation
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import DatabaseError, DataError, InterfaceError, OperationalError
+from django.db import DatabaseError, DataError, IntegrityError, InterfaceError, OperationalError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.urls import reverse
 from rest_framework import exceptions, status
@@ -45,6 +45,11 @@ PROBLEM_TYPES: dict[str, tuple[str, str]] = {
         "This Idempotency-Key was used for a different request.",
         "An `Idempotency-Key` identifies one request. Retry with the same body, or use a "
         "new key for a new request.",
+    ),
+    "conflict": (
+        "The change conflicts with what is stored.",
+        "Another row depends on the one you are changing, or another request stored the same "
+        "thing first. Nothing was changed. Fetch the resources again and retry.",
     ),
     "database-unavailable": (
         "The database is unavailable.",
@@ -165,6 +170,18 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
             400, "A value in the request cannot be stored or searched for.", instance=instance
         )
         return Response(body, status=400, content_type=PROBLEM_CONTENT_TYPE)
+    elif isinstance(exc, IntegrityError):
+        # A database constraint caught what validation could not see in time (a concurrent
+        # write, a dependent row): the request conflicts with the stored state.
+        set_rollback()
+        logger.info("integrity conflict: %s", exc)
+        body = problem(
+            409,
+            "The change conflicts with data stored by another request or that depends on it.",
+            slug="conflict",
+            instance=instance,
+        )
+        return Response(body, status=409, content_type=PROBLEM_CONTENT_TYPE)
     elif _database_unavailable(exc):
         logger.warning("database unavailable: %s", exc)
         exc = ServiceUnavailable()

@@ -5,9 +5,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.core.exceptions import FieldDoesNotExist
 from drf_spectacular.openapi import AutoSchema
+from drf_spectacular.plumbing import get_view_model
 from rest_framework import serializers
+from rest_framework.schemas.utils import get_pk_description
 
+from config.api import ID_LOOKUP
 from config.problems import PROBLEM_CONTENT_TYPE
 
 
@@ -42,6 +46,7 @@ ERROR_DESCRIPTIONS = {
     "403": "You are authenticated but lack the permission for this.",
     "404": "No such resource.",
     "406": "None of the representations you accept is available.",
+    "409": "The change conflicts with what is stored (a dependent row, or a concurrent write).",
     "412": "`If-Match` does not match the resource's current `ETag`: it changed since you read it.",
     "413": "The request body is too large.",
     "415": "Send the body as `application/json`.",
@@ -58,10 +63,39 @@ ETAG_HEADER = {
 
 
 class TrackerAutoSchema(AutoSchema):
+    def _resolve_path_parameters(self, variables: Any) -> list[dict[str, Any]]:
+        """A lookup restricted by a URL pattern is documented from that pattern alone (a
+        string); put back what the model says: ids are integers, slugs are explained."""
+        parameters: list[dict[str, Any]] = super()._resolve_path_parameters(variables)
+        model = get_view_model(self.view, emit_warnings=False)
+        lookup = getattr(self.view, "lookup_url_kwarg", None) or getattr(
+            self.view, "lookup_field", None
+        )
+        if model is None:
+            return parameters
+        if lookup == "pk":
+            lookup = model._meta.pk.name  # drf-spectacular names the parameter after the field
+        for parameter in parameters:
+            schema = parameter["schema"]
+            if schema.get("pattern") == f"^{ID_LOOKUP}$":
+                parameter["schema"] = {"type": "integer"}
+                if parameter["name"] == lookup:
+                    required = parameter.pop("required")
+                    parameter["description"] = get_pk_description(model, model._meta.pk)
+                    parameter["required"] = required
+            elif parameter["name"] == lookup:
+                try:
+                    help_text = model._meta.get_field(str(self.view.lookup_field)).help_text
+                except FieldDoesNotExist:
+                    help_text = ""
+                if help_text:
+                    schema["description"] = str(help_text)
+        return parameters
+
     def error_codes(self) -> list[str]:
         codes = ["400", "401", "406", "429", "503"]
         if self.method not in ("GET", "HEAD"):
-            codes += ["403", "413", "415"]
+            codes += ["403", "409", "413", "415"]
         if self.method == "POST":
             codes.append("422")
         if "{" in self.path:

@@ -10,6 +10,7 @@ from drf_spectacular.views import (
 from rest_framework.routers import DefaultRouter
 
 from config import health, problems
+from config.api import SLUG_LOOKUP
 from measures.views import (
     ChangeFeedViewSet,
     FundingLineViewSet,
@@ -26,7 +27,9 @@ router.register("strategies", StrategyReportViewSet, basename="strategy-report")
 router.register("sources", SourceViewSet, basename="source")
 router.register("measures", MeasureViewSet, basename="measure")
 router.register(
-    r"measures/(?P<measure_slug>[-a-z0-9]+)/events", MeasureEventViewSet, basename="measure-event"
+    rf"measures/(?P<measure_slug>{SLUG_LOOKUP})/events",
+    MeasureEventViewSet,
+    basename="measure-event",
 )
 router.register("funding-lines", FundingLineViewSet, basename="fundingline")
 router.register("changes", ChangeFeedViewSet, basename="change")

@@ -6,6 +6,7 @@ import django_filters
 from django.contrib.postgres.search import SearchQuery, SearchRank
 from django.db.models import F, QuerySet
 
+from config.api import ISODateFilter, StrictBooleanFilter
 from measures.choices import (
     Axis,
     Confidence,
@@ -52,13 +53,13 @@ class MeasureFilterSet(django_filters.FilterSet):
         field_name="lead_organisation__slug",
         help_text="Slug of the lead organisation, e.g. “home-office”.",
     )
-    target_after = django_filters.DateFilter(
+    target_after = ISODateFilter(
         field_name="target_on", lookup_expr="gte", help_text="Target date on or after this date."
     )
-    target_before = django_filters.DateFilter(
+    target_before = ISODateFilter(
         field_name="target_on", lookup_expr="lte", help_text="Target date on or before this date."
     )
-    overdue = django_filters.BooleanFilter(
+    overdue = StrictBooleanFilter(
         field_name="is_overdue",
         help_text="true: past the target date and not finished; false: the rest.",
     )
@@ -101,15 +102,15 @@ class StatusEventFilterSet(django_filters.FilterSet):
     axis = django_filters.MultipleChoiceFilter(
         choices=Axis.choices, help_text="Only events on these axes."
     )
-    current = django_filters.BooleanFilter(
+    current = StrictBooleanFilter(
         field_name="superseded_by",
         lookup_expr="isnull",
         help_text="true: only events not corrected since; false: only corrected ones.",
     )
-    effective_after = django_filters.DateFilter(
+    effective_after = ISODateFilter(
         field_name="effective_on", lookup_expr="gte", help_text="Became true on or after this date."
     )
-    effective_before = django_filters.DateFilter(
+    effective_before = ISODateFilter(
         field_name="effective_on",
         lookup_expr="lte",
         help_text="Became true on or before this date.",
@@ -127,7 +128,7 @@ class FundingLineFilterSet(django_filters.FilterSet):
     measure = django_filters.CharFilter(
         field_name="measure__slug", help_text="Slug of the measure."
     )
-    strategy_wide = django_filters.BooleanFilter(
+    strategy_wide = StrictBooleanFilter(
         field_name="measure",
         lookup_expr="isnull",
         help_text="true: only lines not attached to a measure.",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import django_filters
 from django.db.models import Q, QuerySet
 
+from config.api import ISODateFilter
 from strategy.choices import OrganisationKind, SourceKind
 from strategy.models import Organisation, Source, Strategy
 
@@ -31,10 +32,10 @@ class StrategyFilterSet(django_filters.FilterSet):
     owner = django_filters.CharFilter(
         field_name="owner__slug", help_text="Slug of the owning organisation, e.g. “home-office”."
     )
-    published_after = django_filters.DateFilter(
+    published_after = ISODateFilter(
         field_name="published_on", lookup_expr="gte", help_text="Published on or after this date."
     )
-    published_before = django_filters.DateFilter(
+    published_before = ISODateFilter(
         field_name="published_on", lookup_expr="lte", help_text="Published on or before this date."
     )
 
@@ -50,10 +51,10 @@ class SourceFilterSet(django_filters.FilterSet):
     publisher = django_filters.CharFilter(
         lookup_expr="icontains", help_text="Part of the publisher's name, e.g. “ITV”."
     )
-    published_after = django_filters.DateFilter(
+    published_after = ISODateFilter(
         field_name="published_on", lookup_expr="gte", help_text="Published on or after this date."
     )
-    published_before = django_filters.DateFilter(
+    published_before = ISODateFilter(
         field_name="published_on", lookup_expr="lte", help_text="Published on or before this date."
     )
     q = django_filters.CharFilter(

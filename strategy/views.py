@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.db.models import Count
 
-from config.api import TrackerViewSet
+from config.api import SLUG_LOOKUP, TrackerViewSet
 from strategy.filters import OrganisationFilterSet, SourceFilterSet, StrategyFilterSet
 from strategy.models import Organisation, Source, Strategy
 from strategy.serializers import OrganisationSerializer, SourceSerializer, StrategySerializer
@@ -18,6 +18,7 @@ class OrganisationViewSet(TrackerViewSet):
     serializer_class = OrganisationSerializer
     filterset_class = OrganisationFilterSet
     lookup_field = "slug"
+    lookup_value_regex = SLUG_LOOKUP
     ordering = ("slug",)
     ordering_fields = ("slug", "name", "updated_at")
     csv_filename = "organisations.csv"
@@ -30,6 +31,7 @@ class StrategyViewSet(TrackerViewSet):
     serializer_class = StrategySerializer
     filterset_class = StrategyFilterSet
     lookup_field = "slug"
+    lookup_value_regex = SLUG_LOOKUP
     ordering = ("slug",)
     ordering_fields = ("slug", "published_on", "updated_at")
     csv_filename = "strategies.csv"
