@@ -19,8 +19,9 @@ from rest_framework import serializers, status
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.reverse import reverse
 
-from config.api import TrackerGenericViewSet, TrackerViewSet
+from config.api import SLUG_LOOKUP, TrackerGenericViewSet, TrackerViewSet, parse_page_size
 from config.problems import PreconditionFailed, QueryParameterError
 from measures import feed, reports
 from measures.filters import (
@@ -172,6 +173,7 @@ class MeasureViewSet(TrackerViewSet):
     serializer_class = MeasureSerializer
     filterset_class = MeasureFilterSet
     lookup_field = "slug"
+    lookup_value_regex = SLUG_LOOKUP
     ordering = ("slug",)
     ordering_fields = ("slug", "title", "updated_at", "created_at")
     extra_query_parameters = frozenset({"as_of", "known_at"})
@@ -300,8 +302,13 @@ class MeasureEventViewSet(TrackerViewSet):
             raise PreconditionFailed(str(error)) from error
         fresh = self.get_queryset().get(pk=event.pk)
         body = StatusEventSerializer(fresh, context=self.get_serializer_context()).data
-        location = request.build_absolute_uri(f"{request.path.rstrip('/')}/{event.pk}/")
-        return Response(body, status=status.HTTP_201_CREATED, headers={"Location": location})
+        location = reverse(
+            "measure-event-detail",
+            kwargs={"measure_slug": measure.slug, "pk": event.pk},
+            request=request,
+        )
+        headers = {"Location": location, "ETag": self.representation_etag(body)}
+        return Response(body, status=status.HTTP_201_CREATED, headers=headers)
 
 
 class FundingLineViewSet(TrackerViewSet):
@@ -329,6 +336,7 @@ class StrategyReportViewSet(TrackerGenericViewSet):
 
     queryset = Strategy.objects.select_related("owner")
     lookup_field = "slug"
+    lookup_value_regex = SLUG_LOOKUP
     pagination_class = None  # type: ignore[assignment]
     filter_backends: list[Any] = []
 
@@ -425,8 +433,6 @@ class ChangeFeedViewSet(TrackerGenericViewSet):
             raise QueryParameterError(
                 {"cursor": ["This cursor is not valid; use `next_cursor` as given."]}
             ) from None
-        raw_size = request.query_params.get("page_size", "100")
-        if not raw_size.isdigit() or not 1 <= int(raw_size) <= 10_000:
-            raise QueryParameterError({"page_size": ["Give a whole number from 1 to 500."]})
-        page = feed.read(since=since, cursor=cursor, limit=min(int(raw_size), 500))
+        limit = parse_page_size(request.query_params.get("page_size"), default=100)
+        page = feed.read(since=since, cursor=cursor, limit=limit)
         return Response(ChangeFeedPageSerializer(page, context=self.get_serializer_context()).data)
