@@ -8,6 +8,7 @@ from decimal import Decimal
 import factory
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import User
+from rest_framework.authtoken.models import Token
 
 from measures.choices import FundingPhase, Instrument
 from measures.models import FundingLine, Measure
@@ -81,3 +82,12 @@ class FundingLineFactory(factory.django.DjangoModelFactory[FundingLine]):
     phase = FundingPhase.ANNOUNCED
     source = factory.SubFactory(SourceFactory)
     quote = "backed with £1m"
+
+
+class TokenFactory(factory.django.DjangoModelFactory[Token]):
+    """An API token; its key is generated when it is saved."""
+
+    class Meta:
+        model = Token
+
+    user = factory.SubFactory(UserFactory)

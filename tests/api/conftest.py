@@ -1,0 +1,128 @@
+"""Shared helpers of the API tests: clients for each kind of caller, and the assertion that
+an answer is an RFC 9457 problem."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from django.contrib.auth.models import Permission, User
+from django.core.cache import cache
+from django.http import HttpResponseBase
+from rest_framework.test import APIClient
+
+from tests.factories import TokenFactory, UserFactory
+
+API = "/api/v1"
+PROBLEM = "application/problem+json"
+
+ClientFor = Callable[..., APIClient]
+
+
+@pytest.fixture(autouse=True)
+def _fast_passwords(settings: Any) -> None:
+    """Users are made by the dozen here; a deliberately slow hash only slows the tests."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def _fresh_throttles() -> Iterator[None]:
+    """Throttle counters live in the cache; each test starts with none spent."""
+    cache.clear()
+    yield
+    cache.clear()
+
+
+def new_client(token: str | None = None) -> APIClient:
+    client = APIClient()
+    if token is not None:
+        client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
+    return client
+
+
+@pytest.fixture
+def anonymous() -> APIClient:
+    return new_client()
+
+
+def grant(user: User, *permissions: str) -> None:
+    """Give ``user`` permissions named ``app_label.codename``."""
+    for name in permissions:
+        app_label, codename = name.split(".")
+        user.user_permissions.add(
+            Permission.objects.get(content_type__app_label=app_label, codename=codename)
+        )
+
+
+@pytest.fixture
+def client_for(db: None) -> ClientFor:
+    """A client authenticated by token as a new user holding ``permissions``."""
+
+    def _client_for(*permissions: str, **user_fields: Any) -> APIClient:
+        user = UserFactory.create(**user_fields)
+        grant(user, *permissions)
+        return new_client(TokenFactory.create(user=user).key)
+
+    return _client_for
+
+
+READ_ONLY_PERMISSIONS = (
+    "strategy.view_organisation",
+    "strategy.view_strategy",
+    "strategy.view_source",
+    "measures.view_measure",
+    "measures.view_statusevent",
+    "measures.view_fundingline",
+)
+WRITE_PERMISSIONS = (
+    "strategy.add_organisation",
+    "strategy.change_organisation",
+    "strategy.add_strategy",
+    "strategy.change_strategy",
+    "strategy.add_source",
+    "strategy.change_source",
+    "measures.add_measure",
+    "measures.change_measure",
+    "measures.add_statusevent",
+    "measures.add_fundingline",
+    "measures.change_fundingline",
+)
+
+
+@pytest.fixture
+def editor(client_for: ClientFor) -> APIClient:
+    """A researcher allowed to add and change everything the API lets anyone write."""
+    return client_for(*WRITE_PERMISSIONS)
+
+
+def body(response: HttpResponseBase) -> Any:
+    content = b"".join(response.streaming_content) if response.streaming else response.content  # type: ignore[attr-defined]
+    return json.loads(content)
+
+
+def assert_problem(response: HttpResponseBase, status: int) -> dict[str, Any]:
+    """The answer is a problem details document with ``status``; returns it."""
+    assert response.status_code == status, (response.status_code, getattr(response, "content", b""))
+    assert response["Content-Type"].split(";")[0] == PROBLEM
+    problem = body(response)
+    assert {"type", "title", "status", "detail"} <= set(problem), problem
+    assert problem["status"] == status
+    assert problem["title"]
+    assert problem["detail"]
+    return problem
+
+
+def assert_validation_problem(
+    response: HttpResponseBase, *, pointer: str | None = None, parameter: str | None = None
+) -> dict[str, Any]:
+    """A 400 naming the invalid body field (JSON ``pointer``) or query ``parameter``."""
+    problem = assert_problem(response, 400)
+    errors = problem.get("errors")
+    assert errors, problem
+    if pointer is not None:
+        assert pointer in [e.get("pointer") for e in errors], errors
+    if parameter is not None:
+        assert parameter in [e.get("parameter") for e in errors], errors
+    return problem
