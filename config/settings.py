@@ -173,6 +173,8 @@ def _database(url: str) -> dict[str, Any]:
         raise ImproperlyConfigured(
             "The tracker runs on PostgreSQL only: database URLs must be postgres://"
         )
+    # PgBouncer in transaction mode cannot keep a server-side cursor between transactions.
+    database["DISABLE_SERVER_SIDE_CURSORS"] = env_bool("DATABASE_DISABLE_SERVER_SIDE_CURSORS")
     options = database.setdefault("OPTIONS", {})
     # A server that does not answer fails the request within seconds (503), and a runaway
     # query is cut off rather than holding a worker.
