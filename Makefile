@@ -24,7 +24,7 @@ install: $(UV)
 # Served as in production (DEBUG off, problem+json errors, static files by WhiteNoise) but
 # over plain HTTP on the loopback, with a secret key kept in .data/ for this checkout.
 run: install .data/secret-key
-	DJANGO_HTTPS=0 DJANGO_SECRET_KEY="$$(cat .data/secret-key)" $(WITH_DB) sh -c '\
+	DJANGO_HTTPS=0 LOG_FORMAT=text DJANGO_SECRET_KEY="$$(cat .data/secret-key)" $(WITH_DB) sh -c '\
 	  $(PY) manage.py migrate --noinput && \
 	  $(PY) manage.py seed && \
 	  $(PY) manage.py collectstatic --noinput -v0 && \
