@@ -85,7 +85,7 @@ class TrackerAutoSchema(AutoSchema):
                     parameter["required"] = required
             elif parameter["name"] == lookup:
                 try:
-                    help_text = model._meta.get_field(str(self.view.lookup_field)).help_text
+                    help_text = model._meta.get_field(str(lookup)).help_text
                 except FieldDoesNotExist:
                     help_text = ""
                 if help_text:
