@@ -702,7 +702,8 @@ def generate(
     counts.seconds.update(seconds)
     counts.seconds["load"] = time.monotonic() - started
     if progress:
-        print(f"loaded with {mode}", file=sys.stderr)
+        timings = ", ".join(f"{label} {value:.1f} s" for label, value in counts.seconds.items())
+        print(f"loaded with {mode}: {timings}", file=sys.stderr)
     return counts
 
 

@@ -526,14 +526,22 @@ def queries_per_request(path: str, headers: dict[str, str], *, conditional: bool
 
     http = client()
     response = http.get(path)
+    drain(response)
     if conditional:
         headers = {"If-None-Match": response.headers.get("ETag", "")}
     with CaptureQueriesContext(connection) as captured:
-        response = http.get(path, headers=headers)
-        if response.streaming:
-            for _ in response.streaming_content:
-                pass
+        drain(http.get(path, headers=headers))
     return len(captured)
+
+
+def drain(response: Any) -> None:
+    """Read a streaming response to its end and close it. One left half-read holds a
+    server-side cursor whose clean-up, run later by the garbage collector in the middle
+    of another query, waits forever for the connection's lock."""
+    if response.streaming:
+        for _ in response.streaming_content:
+            pass
+    response.close()
 
 
 def same_json(product_path: str, floor_path_: str) -> str | None:
@@ -939,6 +947,7 @@ def main(argv: list[str] | None = None) -> int:
     skip = {word.strip() for word in args.skip.split(",") if word.strip()}
 
     results: dict[str, Any] = {"mode": args.mode, "started": datetime.datetime.now().isoformat()}
+    out = args.json or BASE_DIR / ".data" / "bench" / f"results-{args.mode}.json"
     from bench import generate
 
     with database(args) as url:
@@ -977,24 +986,30 @@ def main(argv: list[str] | None = None) -> int:
             if args.only:
                 words = [word.strip() for word in args.only.split(",")]
                 chosen = [e for e in chosen if any(word in e.name for word in words)]
+            results["endpoints"] = []
             if "load" not in skip:
                 results["endpoints"] = load_endpoints(product, floor, chosen, args)
-            else:
-                results["endpoints"] = []
+                # The table so far, in case a later section fails or is interrupted.
+                say(report(results))
+                save(results, out)
             if "csv" not in skip:
                 results["csv"] = csv_export(product, args)
+                save(results, out)
         if "import" not in skip:
             results["import"] = bulk_import(args)
+            save(results, out)
         if "memory" not in skip:
             results["memory"] = memory_run(url, chosen, args)
+            save(results, out)
         connection.close()
-    text = report(results)
-    print(text)
-    out = args.json or BASE_DIR / ".data" / "bench" / f"results-{args.mode}.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(results, indent=2, default=str))
+    print(report(results))
     say(f"results written to {out}")
     return 0
+
+
+def save(results: dict[str, Any], path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(results, indent=2, default=str))
 
 
 if __name__ == "__main__":
