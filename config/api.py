@@ -169,6 +169,22 @@ class TrackerCursorPagination(CursorPagination):
             self.has_next, self.has_previous = beyond, self.keyset is not None
         return self.page
 
+    def get_paginated_response_schema(self, schema: dict[str, Any]) -> dict[str, Any]:
+        # DRF's own says ``nullable: true``, which OpenAPI 3.1 ignores: the last page's
+        # null ``next`` would break generated clients.
+        def link(description: str) -> dict[str, Any]:
+            return {"type": ["string", "null"], "format": "uri", "description": description}
+
+        return {
+            "type": "object",
+            "required": ["next", "previous", "results"],
+            "properties": {
+                "next": link("The next page; null on the last page."),
+                "previous": link("The previous page; null on the first page."),
+                "results": schema,
+            },
+        }
+
     @staticmethod
     def field_of(model: type[models.Model], term: str) -> models.Field[Any, Any]:
         name = term.removeprefix("-")

@@ -7,7 +7,13 @@ from typing import Any
 
 from django.core.exceptions import FieldDoesNotExist
 from drf_spectacular.openapi import AutoSchema
-from drf_spectacular.plumbing import get_view_model
+from drf_spectacular.plumbing import (
+    ResolvedComponent,
+    build_choice_description_list,
+    get_view_model,
+    load_enum_name_overrides,
+    safe_ref,
+)
 from rest_framework import serializers
 from rest_framework.schemas.utils import get_pk_description
 
@@ -63,6 +69,40 @@ ETAG_HEADER = {
 
 
 class TrackerAutoSchema(AutoSchema):
+    def _map_serializer_field(
+        self, field: Any, direction: Any, bypass_extensions: bool = False
+    ) -> dict[str, Any]:
+        schema: dict[str, Any] = super()._map_serializer_field(field, direction, bypass_extensions)
+        if isinstance(field, serializers.ChoiceField) and field.allow_null:
+            return self._named_enum(field, direction, schema)
+        return schema
+
+    def _named_enum(
+        self, field: serializers.ChoiceField, direction: Any, schema: dict[str, Any]
+    ) -> dict[str, Any]:
+        """A nullable choice as a reference to its named enum (``StageEnum``), which
+        drf-spectacular then puts beside ``null``. Left to the enum post-processing, the
+        null would be dropped (ENUM_ADD_EXPLICIT_BLANK_NULL_CHOICE is off), documenting a
+        stage that is null until the first event as never null, and generated clients would
+        refuse such a measure."""
+        name = load_enum_name_overrides().get(schema.get("x-spec-enum-id", ""))
+        if name is None:
+            return schema
+        component = ResolvedComponent(
+            name=name,
+            type=ResolvedComponent.SCHEMA,
+            object=name,
+            schema={
+                "enum": [value for value in field.choices if value not in ("", None)],
+                "type": "string",
+                "description": build_choice_description_list(field.choices.items()),
+            },
+        )
+        self.registry.register_on_missing(component)
+        meta = self._get_serializer_field_meta(field, direction)
+        meta.pop("nullable", None)
+        return safe_ref({"oneOf": [component.ref, {"type": "null"}], **meta})
+
     def _resolve_path_parameters(self, variables: Any) -> list[dict[str, Any]]:
         """A lookup restricted by a URL pattern is documented from that pattern alone (a
         string); put back what the model says: ids are integers, slugs are explained."""

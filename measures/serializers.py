@@ -408,6 +408,8 @@ class ChangeSerializer(serializers.Serializer):
     funding_line = FundingLineSerializer(allow_null=True)
 
 
+# The feed's ``list`` answers one page object, not an array of them.
+@extend_schema_serializer(many=False)
 class ChangeFeedPageSerializer(serializers.Serializer):
     items = ChangeSerializer(many=True)
     next_cursor = serializers.CharField(
