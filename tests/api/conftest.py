@@ -3,14 +3,22 @@ an answer is an RFC 9457 problem."""
 
 from __future__ import annotations
 
+import datetime
 import json
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
+import yaml
+from django.conf import settings
 from django.contrib.auth.models import Permission, User
 from django.core.cache import cache
 from django.http import HttpResponseBase
+
+# jsonschema (from the dev tools) ships no type information.
+from jsonschema import Draft202012Validator, FormatChecker  # type: ignore[import-untyped]
 from rest_framework.test import APIClient
 
 from tests.factories import TokenFactory, UserFactory
@@ -126,3 +134,35 @@ def assert_validation_problem(
     if parameter is not None:
         assert parameter in [e.get("parameter") for e in errors], errors
     return problem
+
+
+# The committed OpenAPI document, to check responses against what it promises.
+DOCUMENT = yaml.safe_load((Path(settings.BASE_DIR) / "openapi.yaml").read_text())
+
+# Formats are checked, not only annotated: a blank link must match the schema's "blank"
+# branch and not also its "uri" one.
+FORMATS = FormatChecker()
+
+
+@FORMATS.checks("uri")
+def is_absolute_uri(value: object) -> bool:
+    return not isinstance(value, str) or bool(urlsplit(value).scheme and urlsplit(value).netloc)
+
+
+@FORMATS.checks("date", raises=ValueError)
+def is_date(value: object) -> bool:
+    return not isinstance(value, str) or bool(datetime.date.fromisoformat(value))
+
+
+@FORMATS.checks("date-time", raises=ValueError)
+def is_instant(value: object) -> bool:
+    return not isinstance(value, str) or bool(datetime.datetime.fromisoformat(value).tzinfo)
+
+
+def validate(instance: Any, schema: dict[str, Any]) -> None:
+    """Validate against a schema of the document, its ``$ref``s resolved within it."""
+    validator = Draft202012Validator(
+        {**schema, "components": DOCUMENT["components"]}, format_checker=FORMATS
+    )
+    errors = sorted(validator.iter_errors(instance), key=lambda e: list(e.absolute_path))
+    assert not errors, "\n".join(f"{list(e.absolute_path)}: {e.message}" for e in errors[:10])

@@ -18,7 +18,7 @@ from rest_framework.test import APIClient
 
 from measures.models import FundingLine, Measure, StatusEvent
 from measures.services import CitationInput, status_event_record
-from tests.api.conftest import API, assert_problem, assert_validation_problem
+from tests.api.conftest import API, DOCUMENT, assert_problem, assert_validation_problem, validate
 from tests.factories import FundingLineFactory, MeasureFactory, SourceFactory, StrategyFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -89,6 +89,14 @@ def test_first_call_lists_every_change_in_write_order(
     assert item["changed_at"] == item["measure"]["updated_at"]
     assert page["items"][2]["status_event"]["citations"][0]["quote"] == "q"
     assert page["items"][0]["funding_line"]["amount"] == "40000000.00"
+
+
+def test_a_page_matches_its_documented_schema(
+    anonymous: APIClient, history: tuple[Measure, FundingLine, StatusEvent]
+) -> None:
+    page = read(anonymous, {}, count=3)
+    documented = DOCUMENT["paths"]["/api/v1/changes/"]["get"]["responses"]["200"]
+    validate(page, documented["content"]["application/json"]["schema"])
 
 
 def test_following_next_cursor_gives_each_change_once(
