@@ -6,11 +6,16 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from django.conf import settings as django_settings
 from hypothesis import HealthCheck, settings
 
 from measures.models import Measure, StatusEvent
 from measures.services import CitationInput, status_event_record
 from tests.factories import MeasureFactory, SourceFactory
+
+# Hashing a test user's password with the production hasher costs most of a second; the
+# tests are about permissions, not password storage.
+django_settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 # Property tests run a bounded number of examples in the suite; HYPOTHESIS_PROFILE=deep
 # runs many more.

@@ -1,0 +1,274 @@
+"""Authorisation matrix: every write operation of the OpenAPI document, and DELETE on every
+path, tried by every kind of caller. Only a caller with the model permission may write;
+every refusal has the documented status and a problem+json body, and writes nothing."""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from django.apps import apps
+from django.conf import settings
+from django.contrib.auth.models import Group, Permission
+from django.core.management import call_command
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
+
+from measures.services import CitationInput, status_event_record
+from tests.factories import (
+    FundingLineFactory,
+    MeasureFactory,
+    OrganisationFactory,
+    SourceFactory,
+    StrategyFactory,
+    UserFactory,
+)
+
+pytestmark = pytest.mark.django_db
+
+DOCUMENT = yaml.safe_load((Path(settings.BASE_DIR) / "openapi.yaml").read_text())
+TRACKED = [
+    "strategy.Organisation",
+    "strategy.Source",
+    "strategy.Strategy",
+    "measures.Measure",
+    "measures.StatusEvent",
+    "measures.EventCitation",
+    "measures.FundingLine",
+]
+# The model whose permission each path needs.
+PATH_MODELS = {
+    "/api/v1/organisations/": "organisation",
+    "/api/v1/sources/": "source",
+    "/api/v1/strategies/": "strategy",
+    "/api/v1/measures/": "measure",
+    "/api/v1/funding-lines/": "fundingline",
+}
+
+
+def model_for(path: str) -> str:
+    if "/events/" in path:
+        return "statusevent"
+    for prefix, model in PATH_MODELS.items():
+        if path.startswith(prefix):
+            return model
+    return "measure"
+
+
+def operations() -> list[tuple[str, str]]:
+    found = []
+    for path, methods in DOCUMENT["paths"].items():
+        for method in ("post", "put", "patch", "delete"):
+            if method in methods or method == "delete":
+                found.append((path, method))
+    return found
+
+
+class World:
+    """One object of each kind, and bodies a writer may send."""
+
+    def __init__(self) -> None:
+        self.organisation = OrganisationFactory.create(slug="home-office")
+        self.strategy = StrategyFactory.create(slug="svs", owner=self.organisation)
+        self.source = SourceFactory.create()
+        self.measure = MeasureFactory.create(slug="acid-offence", strategy=self.strategy)
+        self.event = status_event_record(
+            measure=self.measure,
+            axis="stage",
+            value="announced",
+            effective_on=datetime.date(2018, 4, 9),
+            rationale="r",
+            citations=[CitationInput(source=self.source, quote="q")],
+        )
+        self.line = FundingLineFactory.create(strategy=self.strategy, source=self.source)
+        self.counter = 0
+
+    def url(self, path: str) -> str:
+        return (
+            path.replace("{measure_slug}", self.measure.slug)
+            .replace(
+                "{slug}",
+                {"organisation": self.organisation.slug, "strategy": self.strategy.slug}.get(
+                    model_for(path), self.measure.slug
+                ),
+            )
+            .replace(
+                "{id}",
+                str(
+                    {
+                        "source": self.source.pk,
+                        "fundingline": self.line.pk,
+                        "statusevent": self.event.pk,
+                    }.get(model_for(path), 0)
+                ),
+            )
+        )
+
+    def body(self, path: str, method: str) -> dict[str, Any]:
+        self.counter += 1
+        n = self.counter
+        model = model_for(path)
+        if model == "organisation":
+            return {
+                "slug": self.organisation.slug if method != "post" else f"org-{n}",
+                "name": f"Org {n}",
+                "kind": "department",
+            }
+        if model == "source":
+            return {
+                "link": f"https://example.org/source-{n}",
+                "title": f"Source {n}",
+                "kind": "news",
+            }
+        if model == "strategy":
+            return {
+                "slug": self.strategy.slug if method != "post" else f"strategy-{n}",
+                "title": f"Strategy {n}",
+                "owner": self.organisation.slug,
+                "published_on": "2018-04-09",
+            }
+        if model == "measure":
+            return {
+                "slug": self.measure.slug if method != "post" else f"measure-{n}",
+                "strategy": self.strategy.slug,
+                "title": f"Measure {n}",
+                "instrument": "legislation",
+            }
+        if model == "statusevent":
+            return {
+                "axis": "verdict",
+                "value": "in_the_works",
+                "effective_on": "2019-01-01",
+                "rationale": "r",
+                "citations": [{"source": self.source.pk, "quote": "q"}],
+            }
+        return {
+            "strategy": self.strategy.slug,
+            "title": f"Line {n}",
+            "amount": "10.00",
+            "phase": "announced",
+            "source": self.source.pk,
+            "quote": "q",
+        }
+
+
+def snapshot() -> dict[str, int]:
+    counts = {label: apps.get_model(label).objects.count() for label in TRACKED}
+    history = {
+        f"{model._meta.label} history": model.objects.count()
+        for model in apps.get_models()
+        if model._meta.model_name.endswith("history")
+    }
+    return counts | history
+
+
+@pytest.fixture
+def world(db: None) -> World:
+    call_command("setup_roles", verbosity=0)
+    return World()
+
+
+def caller(kind: str, codename: str) -> APIClient:
+    client = APIClient()
+    if kind == "anonymous":
+        return client
+    if kind == "bad token":
+        client.credentials(HTTP_AUTHORIZATION="Token not-a-real-token-0000000000000000000000")
+        return client
+    user = UserFactory.create(is_active=kind != "disabled token")
+    if kind == "read-only user":
+        user.groups.add(Group.objects.get(name="reviewers"))
+    elif kind == "writer":
+        user.user_permissions.add(
+            *Permission.objects.filter(codename__in=[f"add_{codename}", f"change_{codename}"])
+        )
+    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
+    return client
+
+
+REFUSED = {
+    "anonymous": 401,
+    "bad token": 401,
+    "disabled token": 401,
+    "read-only user": 403,
+    "user without the permission": 403,
+}
+
+
+@pytest.mark.parametrize(("path", "method"), operations(), ids=lambda v: str(v))
+def test_only_a_writer_may_write(world: World, path: str, method: str) -> None:
+    documented = method in DOCUMENT["paths"][path]
+    # The writer goes last: its write is the only one that may change anything.
+    for kind in [*REFUSED, "writer"]:
+        client = caller(kind, model_for(path))
+        before = snapshot()
+        send: Callable[..., Any] = getattr(client, method)
+        response = send(world.url(path), world.body(path, method), format="json")
+        where = (kind, method, path, response.content[:300])
+
+        if not documented:
+            # DELETE is not offered to anyone: refused before or after authentication, but
+            # always refused, with a problem document, and nothing written.
+            assert response.status_code in (401, 403, 405), where
+            assert response["Content-Type"] == "application/problem+json", where
+            assert snapshot() == before, where
+        elif kind in REFUSED:
+            assert response.status_code == REFUSED[kind], where
+            assert response["Content-Type"] == "application/problem+json", where
+            assert response.json()["status"] == response.status_code, where
+            if response.status_code == 401:
+                assert response["WWW-Authenticate"].startswith("Token"), where
+            assert snapshot() == before, f"a refused request changed the database: {where}"
+        else:
+            assert 200 <= response.status_code < 300, where
+
+
+SERVER_OWNED = {
+    "id": 999_999,
+    "version": 999,
+    "stage": "completed",
+    "stage_since": "2000-01-01",
+    "verdict": "kept",
+    "confidence": "green",
+    "created_at": "2000-01-01T00:00:00Z",
+    "updated_at": "2000-01-01T00:00:00Z",
+    "recorded_at": "2000-01-01T00:00:00Z",
+    "recorded_by": "someone-else",
+}
+
+
+@pytest.mark.parametrize(
+    ("path", "method"),
+    [op for op in operations() if op[1] in ("post", "patch") and op[1] in DOCUMENT["paths"][op[0]]],
+    ids=lambda v: str(v),
+)
+def test_server_owned_fields_are_never_stored(world: World, path: str, method: str) -> None:
+    client = caller("writer", model_for(path))
+    body = {**world.body(path, method), **SERVER_OWNED}
+    response = getattr(client, method)(world.url(path), body, format="json")
+    assert response.status_code < 500
+    if response.status_code >= 400:
+        assert response["Content-Type"] == "application/problem+json"
+        return
+    data = response.json()
+    for name, value in SERVER_OWNED.items():
+        if name in data:
+            assert data[name] != value, (path, method, name)
+    # The response shows only the documented fields.
+    schema_name = response_schema(path, method)
+    if schema_name:
+        documented = set(DOCUMENT["components"]["schemas"][schema_name]["properties"])
+        assert set(data) <= documented, set(data) - documented
+
+
+def response_schema(path: str, method: str) -> str | None:
+    responses = DOCUMENT["paths"][path][method]["responses"]
+    for code in ("200", "201"):
+        content = responses.get(code, {}).get("content", {}).get("application/json")
+        if content and "$ref" in content["schema"]:
+            return str(content["schema"]["$ref"].rsplit("/", 1)[-1])
+    return None
