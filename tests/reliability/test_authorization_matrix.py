@@ -157,11 +157,11 @@ class World:
 
 
 def snapshot() -> dict[str, int]:
-    counts = {label: apps.get_model(label).objects.count() for label in TRACKED}
+    counts = {label: apps.get_model(label)._default_manager.count() for label in TRACKED}
     history = {
-        f"{model._meta.label} history": model.objects.count()
+        f"{model._meta.label} history": model._default_manager.count()
         for model in apps.get_models()
-        if model._meta.model_name.endswith("history")
+        if (model._meta.model_name or "").endswith("history")
     }
     return counts | history
 
