@@ -1,35 +1,28 @@
 """The HTTP conventions every endpoint of the API shares: JSON-only request bodies with
 sane limits, problem details for errors, refusal of unknown query parameters, cursor
-pagination with a capped page size, CSV as an alternative representation of lists, and
-conditional requests (``ETag`` / ``If-None-Match`` on reads, ``If-Match`` on writes)."""
+pagination with a capped page size (config/pagination.py), strict filters
+(config/filters.py), CSV as an alternative representation of lists, and conditional
+requests (``ETag`` / ``If-None-Match`` on reads, ``If-Match`` on writes)."""
 
 from __future__ import annotations
 
-import base64
-import binascii
 import csv
 import hashlib
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass
 from typing import Any, ClassVar
-from urllib import parse
 
-import django_filters
-from django import forms
-from django.core.exceptions import FieldDoesNotExist, ValidationError
 from django.db import models, transaction
 from django.http import Http404, HttpRequest, HttpResponseBase, StreamingHttpResponse
 from django.utils.cache import patch_vary_headers
 from django.utils.http import parse_etags, quote_etag
-from django_filters.rest_framework import DjangoFilterBackend
-from rest_framework import exceptions, filters, renderers, serializers, status, viewsets
-from rest_framework.pagination import CursorPagination
+from rest_framework import exceptions, renderers, serializers, status, viewsets
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
-from rest_framework.utils.urls import replace_query_param
 
+from config.filters import TrackerFilterBackend, TrackerOrderingFilter
 from config.formats import CSVRenderer, ProblemJSONRenderer, csv_columns, flatten
+from config.pagination import TrackerCursorPagination
 from config.problems import PROBLEM_CONTENT_TYPE, PreconditionFailed, QueryParameterError
 
 
@@ -66,299 +59,10 @@ def stream_csv(
     return response
 
 
-MAX_PAGE_SIZE = 500
 # What a URL may hold where a slug or an id goes: anything else (upper case, a NUL byte, a
 # dot) cannot name a row, so the URL matches nothing and the answer is a plain 404.
 SLUG_LOOKUP = r"[a-z0-9]+(?:-[a-z0-9]+)*"
 ID_LOOKUP = r"[0-9]+"
-
-
-def parse_page_size(
-    raw: str | None, *, default: int, maximum: int = MAX_PAGE_SIZE, name: str = "page_size"
-) -> int:
-    """A page size from the query string: a whole number from 1. A larger number than
-    ``maximum`` is reduced to it rather than refused, so asking for everything gets the
-    largest page."""
-    if raw is None:
-        return default
-    digits = raw.lstrip("0")
-    if not (raw.isascii() and raw.isdigit()) or not digits:
-        raise QueryParameterError({name: [f"Give a whole number from 1 to {maximum}."]})
-    # A number with more digits than the cap is above it: no need to convert it.
-    if len(digits) > len(str(maximum)):
-        return maximum
-    return min(int(digits), maximum)
-
-
-def total_ordering(model: type[models.Model], ordering: Iterable[str]) -> tuple[str, ...]:
-    """``ordering``, ending with the primary key unless a column of it is already unique:
-    rows that tie on the requested columns then always come in the same order."""
-    terms = tuple(ordering)
-    for term in terms:
-        name = term.removeprefix("-")
-        if name == "pk":
-            return terms
-        try:
-            field = model._meta.get_field(name)
-        except FieldDoesNotExist:
-            continue
-        if (
-            isinstance(field, models.Field)
-            and (field.primary_key or field.unique)
-            and not field.null
-        ):
-            return terms
-    return (*terms, "pk")
-
-
-@dataclass(frozen=True)
-class KeysetCursor:
-    """Where a page starts: after (or, going back, before) the row whose ordering columns
-    hold ``position``."""
-
-    position: tuple[Any, ...]
-    reverse: bool
-
-
-class TrackerCursorPagination(CursorPagination):
-    """Keyset pagination: a cursor holds every ordering column of the row a page starts
-    after, and the ordering always ends with a unique column, so pages neither repeat nor
-    skip rows that tie on the requested ordering, in either direction, nulls included; and
-    page 10,000 costs what page 1 does. ``page_size`` above the cap is reduced to the cap.
-
-    DRF's own cursor keeps only the first column and counts ties with an offset, which
-    loses rows when a ``previous`` link crosses a run of ties."""
-
-    page_size = 50
-    max_page_size = MAX_PAGE_SIZE
-    page_size_query_param = "page_size"
-    page_size_query_description = "Number of results per page (1 to 500, default 50)."
-    ordering = "-id"
-    invalid_cursor = "This cursor is not valid; use the `next` or `previous` link as given."
-    max_cursor_length = 4000
-
-    def get_page_size(self, request: Request) -> int:
-        return parse_page_size(
-            request.query_params.get(self.page_size_query_param),
-            default=self.page_size,
-            maximum=self.max_page_size,
-        )
-
-    def get_ordering(self, request: Request, queryset: Any, view: Any) -> tuple[str, ...]:
-        return total_ordering(queryset.model, super().get_ordering(request, queryset, view))
-
-    def paginate_queryset(self, queryset: Any, request: Request, view: Any = None) -> Any:
-        self.request = request
-        self.page_size = self.get_page_size(request)
-        self.base_url = request.build_absolute_uri()
-        self.columns = self.get_ordering(request, queryset, view)
-        self.fields = [self.field_of(queryset.model, term) for term in self.columns]
-        self.keyset = self.decode_cursor(request)
-        going_back = self.keyset is not None and self.keyset.reverse
-        ordering = reversed_ordering(self.columns) if going_back else self.columns
-        queryset = queryset.order_by(*ordering)
-        if self.keyset is not None:
-            queryset = queryset.filter(after(ordering, self.keyset.position))
-        rows = list(queryset[: self.page_size + 1])
-        self.page = rows[: self.page_size]
-        beyond = len(rows) > self.page_size
-        if going_back:
-            self.page.reverse()
-            self.has_next, self.has_previous = True, beyond
-        else:
-            self.has_next, self.has_previous = beyond, self.keyset is not None
-        return self.page
-
-    def get_paginated_response_schema(self, schema: dict[str, Any]) -> dict[str, Any]:
-        # DRF's own says ``nullable: true``, which OpenAPI 3.1 ignores: the last page's
-        # null ``next`` would break generated clients.
-        def link(description: str) -> dict[str, Any]:
-            return {"type": ["string", "null"], "format": "uri", "description": description}
-
-        return {
-            "type": "object",
-            "required": ["next", "previous", "results"],
-            "properties": {
-                "next": link("The next page; null on the last page."),
-                "previous": link("The previous page; null on the first page."),
-                "results": schema,
-            },
-        }
-
-    @staticmethod
-    def field_of(model: type[models.Model], term: str) -> models.Field[Any, Any]:
-        name = term.removeprefix("-")
-        return model._meta.pk if name == "pk" else model._meta.get_field(name)  # type: ignore[return-value]
-
-    def position_of(self, row: models.Model) -> tuple[Any, ...]:
-        return tuple(getattr(row, field.attname) for field in self.fields)
-
-    def get_next_link(self) -> str | None:
-        if not self.has_next or not self.page:
-            return None
-        return self.encode_cursor(KeysetCursor(self.position_of(self.page[-1]), reverse=False))
-
-    def get_previous_link(self) -> str | None:
-        if not self.has_previous or not self.page:
-            return None
-        return self.encode_cursor(KeysetCursor(self.position_of(self.page[0]), reverse=True))
-
-    def encode_cursor(self, cursor: Any) -> str:
-        # ``p`` holds one value per ordering column; ``z`` names the columns that are null.
-        # A cursor on one column is then DRF's own ``p=<value>``.
-        tokens: list[tuple[str, str]] = []
-        if cursor.reverse:
-            tokens.append(("r", "1"))
-        for index, value in enumerate(cursor.position):
-            if value is None:
-                tokens.append(("z", str(index)))
-                value = ""
-            tokens.append(("p", value.isoformat() if hasattr(value, "isoformat") else str(value)))
-        encoded = base64.b64encode(parse.urlencode(tokens).encode("ascii")).decode("ascii")
-        return replace_query_param(str(self.base_url), self.cursor_query_param, encoded)
-
-    def decode_cursor(self, request: Request) -> Any:
-        """The ``KeysetCursor`` of the request, ``None`` on a first page."""
-        encoded = request.query_params.get(self.cursor_query_param)
-        if encoded is None:
-            return None
-        try:
-            if len(encoded) > self.max_cursor_length:
-                raise ValueError("too long")
-            text = base64.b64decode(encoded.encode("ascii"), validate=True).decode("ascii")
-            tokens = parse.parse_qs(text, keep_blank_values=True, strict_parsing=True)
-            if set(tokens) - {"p", "r", "z"} or tokens.get("r", ["1"]) != ["1"]:
-                raise ValueError("unknown part")
-            raw = tokens.get("p", [])
-            nulls = {int(index) for index in tokens.get("z", [])}
-            if len(raw) != len(self.fields) or not nulls <= set(range(len(raw))):
-                raise ValueError("not a position in this ordering")
-            position = tuple(
-                None if index in nulls else self.column_value(self.fields[index], value)
-                for index, value in enumerate(raw)
-            )
-        except (ValueError, UnicodeError, binascii.Error):
-            raise QueryParameterError({"cursor": [self.invalid_cursor]}) from None
-        return KeysetCursor(position, reverse="r" in tokens)
-
-    @staticmethod
-    def column_value(field: models.Field[Any, Any], text: str) -> Any:
-        """``text`` as a value of ``field``, or ``ValueError``: a forged value would
-        otherwise fail inside the query."""
-        if "\x00" in text:
-            raise ValueError("NUL")
-        try:
-            value = field.to_python(text)
-        except ValidationError as error:
-            raise ValueError(text) from error
-        if value is None:
-            raise ValueError("null without z")
-        return value
-
-
-def reversed_ordering(ordering: Iterable[str]) -> tuple[str, ...]:
-    return tuple(
-        term.removeprefix("-") if term.startswith("-") else f"-{term}" for term in ordering
-    )
-
-
-def after(ordering: Iterable[str], position: Iterable[Any]) -> models.Q:
-    """Rows that come strictly after ``position`` in ``ordering``, as PostgreSQL sorts:
-    ascending puts nulls last, descending puts them first."""
-    condition = models.Q(pk__in=[])
-    equal_so_far = models.Q()
-    for term, value in zip(ordering, position, strict=True):
-        name = term.removeprefix("-")
-        if term.startswith("-"):
-            beyond = (
-                models.Q(**{f"{name}__isnull": False})
-                if value is None
-                else models.Q(**{f"{name}__lt": value})
-            )
-        elif value is None:
-            beyond = models.Q(pk__in=[])
-        else:
-            beyond = models.Q(**{f"{name}__gt": value}) | models.Q(**{f"{name}__isnull": True})
-        condition |= equal_so_far & beyond
-        equal_so_far &= (
-            models.Q(**{f"{name}__isnull": True}) if value is None else models.Q(**{name: value})
-        )
-    return condition
-
-
-def _invalid_ordering(allowed: Iterable[str]) -> QueryParameterError:
-    names = ", ".join(sorted(allowed))
-    return QueryParameterError(
-        {
-            api_settings.ORDERING_PARAM: [
-                f"Order by one or more of: {names} (comma-separated; prefix - for descending)."
-            ]
-        }
-    )
-
-
-class TrackerOrderingFilter(filters.OrderingFilter):
-    """``?ordering=`` that refuses a field it does not know instead of silently ignoring it,
-    and that always ends with a unique column (see ``total_ordering``)."""
-
-    def get_ordering(self, request: Request, queryset: Any, view: Any) -> Any:
-        params = request.query_params.get(self.ordering_param)
-        if params is not None:
-            allowed = [name for name, _ in self.get_valid_fields(queryset, view)]
-            terms = [term.strip() for term in params.split(",")]
-            if not terms or any(term.removeprefix("-") not in allowed for term in terms):
-                raise _invalid_ordering(allowed)
-            ordering: tuple[str, ...] = tuple(terms)
-        else:
-            ordering = tuple(self.get_default_ordering(view) or ())
-        return total_ordering(queryset.model, ordering) if ordering else ordering
-
-
-class ISODateFilter(django_filters.DateFilter):
-    """A date filter that takes ISO 8601 dates only: the locale's formats would read
-    03/04/2020 as 3 April for one client and 4 March for another."""
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        kwargs.setdefault("input_formats", ["%Y-%m-%d"])
-        super().__init__(*args, **kwargs)
-
-
-class StrictBooleanField(forms.Field):
-    """``true``/``false`` (or ``1``/``0``). Anything else is an error, where Django's
-    ``NullBooleanField`` reads it as "not given" and the filter silently does nothing."""
-
-    default_error_messages = {"invalid": "Use true or false."}
-
-    def to_python(self, value: Any) -> bool | None:
-        if value in self.empty_values:
-            return None
-        text = str(value).strip().lower()
-        if text in ("true", "1"):
-            return True
-        if text in ("false", "0"):
-            return False
-        raise ValidationError(self.error_messages["invalid"], code="invalid")
-
-
-class StrictBooleanFilter(django_filters.BooleanFilter):
-    field_class = StrictBooleanField
-
-
-class TrackerFilterBackend(DjangoFilterBackend):
-    """django-filter, reporting an invalid filter value as a query parameter error."""
-
-    def filter_queryset(self, request: Request, queryset: Any, view: Any) -> Any:
-        filterset = self.get_filterset(request, queryset, view)
-        if filterset is None:
-            return queryset
-        if not filterset.is_valid():
-            raise QueryParameterError(
-                {
-                    name: [str(message) for message in messages]
-                    for name, messages in filterset.errors.items()
-                }
-            )
-        return filterset.qs
 
 
 class StrictQueryParametersMixin:

@@ -6,7 +6,7 @@ import django_filters
 from django.contrib.postgres.search import SearchQuery, SearchRank
 from django.db.models import F, QuerySet
 
-from config.api import ISODateFilter, StrictBooleanFilter
+from config.filters import ISODateFilter, StrictBooleanFilter
 from measures.choices import (
     Axis,
     Confidence,

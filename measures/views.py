@@ -21,7 +21,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.reverse import reverse
 
-from config.api import SLUG_LOOKUP, TrackerGenericViewSet, TrackerViewSet, parse_page_size
+from config.api import SLUG_LOOKUP, TrackerGenericViewSet, TrackerViewSet
+from config.pagination import parse_page_size
 from config.problems import PreconditionFailed, QueryParameterError
 from measures import feed, reports
 from measures.filters import (
