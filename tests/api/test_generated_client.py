@@ -18,6 +18,7 @@ import json
 import shlex
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from http import HTTPStatus
@@ -377,10 +378,18 @@ def test_a_measure_with_no_verdict_or_confidence_parses(
 
 
 def test_the_change_feed_parses(generated: Generated, base_url: str, seeded: Seeded) -> None:
-    page = generated.operation("changes_list").sync(
-        client=generated.client(base_url), since=datetime.datetime(2000, 1, 1, tzinfo=datetime.UTC)
-    )
-    assert isinstance(page, generated.models.ChangeFeedPage)
+    # The feed shows only finished transactions; another test run on the same server may
+    # hold one open for a moment, so wait until the seeded rows are there.
+    deadline = time.monotonic() + 60
+    while True:
+        page = generated.operation("changes_list").sync(
+            client=generated.client(base_url),
+            since=datetime.datetime(2000, 1, 1, tzinfo=datetime.UTC),
+        )
+        assert isinstance(page, generated.models.ChangeFeedPage)
+        if page.items or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
     assert page.items[0].kind is generated.models.ChangeKindEnum.STATUS_EVENT
 
 
