@@ -71,8 +71,9 @@ class KeysetCursor:
 class TrackerCursorPagination(CursorPagination):
     """Keyset pagination: a cursor holds every ordering column of the row a page starts
     after, and the ordering always ends with a unique column, so pages neither repeat nor
-    skip rows that tie on the requested ordering, in either direction, nulls included; and
-    page 10,000 costs what page 1 does. ``page_size`` above the cap is reduced to the cap.
+    skip rows that tie on the requested ordering, in either direction, nulls included. On a
+    unique indexed ordering (the default ones) a deep page costs what the first does.
+    ``page_size`` above the cap is reduced to the cap.
 
     DRF's own cursor keeps only the first column and counts ties with an offset, which
     loses rows when a ``previous`` link crosses a run of ties."""

@@ -211,6 +211,7 @@ def test_source_create_and_update(editor: APIClient) -> None:
     source = Source.objects.get()
     assert source.pk != 999_999
     assert response["Location"] == f"http://testserver/api/v1/sources/{source.pk}/"
+    assert response["ETag"] == editor.get(response["Location"])["ETag"]
     response = editor.patch(response["Location"], {"publisher": "Home Office"})
     assert response.status_code == 200, response.json()
     source.refresh_from_db()
