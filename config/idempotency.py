@@ -107,7 +107,7 @@ class IdempotencyMiddleware:
                         )
                     return self._replay(earlier)
                 response = self.get_response(request)
-                if not 200 <= response.status_code < 300 or response.streaming:
+                if not 200 <= response.status_code < 300 or not isinstance(response, HttpResponse):
                     raise _RollBackButRespondError(response)
                 IdempotencyRecord.objects.filter(pk=inserted[0]).update(
                     status_code=response.status_code,

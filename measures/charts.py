@@ -141,7 +141,11 @@ def money_by_phase_svg(
     for name, totals in series:
         if not totals:
             continue
-        parts.append(format_html('<text x="0" y="{}" style="{};font-weight:600">{}</text>', y + 13, FONT, name))
+        parts.append(
+            format_html(
+                '<text x="0" y="{}" style="{};font-weight:600">{}</text>', y + 13, FONT, name
+            )
+        )
         y += 20
         for total in totals:
             amount = Decimal(str(total["total"]))
@@ -152,10 +156,20 @@ def money_by_phase_svg(
                     '<text x="12" y="{}" style="{}">{} ({})</text>'
                     '<rect x="{}" y="{}" width="{}" height="{}" fill="{}"><title>{}</title></rect>'
                     '<text x="{}" y="{}" style="{}">{}</text>',
-                    y + 13, FONT, phase.label, total["currency"],
-                    label_w, y, f"{max(bar, 1.0):.1f}", bar_h, PHASE_COLOURS[phase],
+                    y + 13,
+                    FONT,
+                    phase.label,
+                    total["currency"],
+                    label_w,
+                    y,
+                    f"{max(bar, 1.0):.1f}",
+                    bar_h,
+                    PHASE_COLOURS[phase],
                     f"{phase.label}: {_money(amount, str(total['currency']))} in {total['line_count']} line(s)",
-                    f"{label_w + max(bar, 1.0) + 6:.1f}", y + 13, FONT, _money(amount, str(total["currency"])),
+                    f"{label_w + max(bar, 1.0) + 6:.1f}",
+                    y + 13,
+                    FONT,
+                    _money(amount, str(total["currency"])),
                 )
             )
             y += bar_h + gap
@@ -163,5 +177,9 @@ def money_by_phase_svg(
     return format_html(
         '<svg xmlns="http://www.w3.org/2000/svg" role="img" aria-label="Money per phase" '
         'width="{}" height="{}" viewBox="0 0 {} {}" class="money-chart">{}</svg>',
-        width, y, width, y, mark_safe("".join(parts)),  # noqa: S308 - every part is format_html output
+        width,
+        y,
+        width,
+        y,
+        mark_safe("".join(parts)),  # noqa: S308 - every part is format_html output
     )

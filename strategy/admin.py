@@ -46,4 +46,6 @@ class SourceAdmin(ImportExportModelAdmin):
 
     @admin.display(description="Link")
     def link(self, source: Source) -> str:
-        return format_html('<a href="{}" rel="noopener noreferrer" target="_blank">open</a>', source.url)
+        return format_html(
+            '<a href="{}" rel="noopener noreferrer" target="_blank">open</a>', source.url
+        )

@@ -35,7 +35,10 @@ ROLES = {"researchers": RESEARCHER_PERMISSIONS, "reviewers": REVIEWER_PERMISSION
 
 def permissions_for(spec: dict[str, dict[str, list[str]]]) -> list[Permission]:
     wanted = {
-        (app, f"{action}_{model}") for app, models in spec.items() for model, actions in models.items() for action in actions
+        (app, f"{action}_{model}")
+        for app, models in spec.items()
+        for model, actions in models.items()
+        for action in actions
     }
     found = [
         permission
@@ -76,9 +79,13 @@ class Command(BaseCommand):
                 raise CommandError("--add-user needs --role researchers or --role reviewers")
             user = get_user_model().objects.filter(username=options["add_user"]).first()
             if user is None:
-                raise CommandError(f"No user “{options['add_user']}”; create it first (createsuperuser or the admin).")
+                raise CommandError(
+                    f"No user “{options['add_user']}”; create it first (createsuperuser or the admin)."
+                )
             user.groups.add(Group.objects.get(name=options["role"]))
             if not user.is_staff:
                 user.is_staff = True
                 user.save(update_fields=["is_staff"])
-            self.stdout.write(f"{user.get_username()} is now in {options['role']} and may sign in to the admin")
+            self.stdout.write(
+                f"{user.get_username()} is now in {options['role']} and may sign in to the admin"
+            )
