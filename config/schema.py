@@ -68,7 +68,29 @@ ETAG_HEADER = {
 }
 
 
+LOCATION_HEADER = {
+    "Location": {
+        "schema": {"type": "string", "format": "uri"},
+        "description": "The URL of the created resource.",
+    }
+}
+CSV_SCHEMA = {
+    "type": "string",
+    "description": (
+        "Every matching row (no pages), one per line after a header row; nested fields are "
+        "dotted columns (`strategy.slug`), lists are JSON, empty cells are null."
+    ),
+}
+
+
 class TrackerAutoSchema(AutoSchema):
+    def get_auth(self) -> list[dict[str, Any]]:
+        """Reads are public: a safe operation may also be called without credentials."""
+        auth: list[dict[str, Any]] = super().get_auth()
+        if self.method in ("GET", "HEAD") and {} not in auth:
+            auth.append({})
+        return auth
+
     def _map_serializer_field(
         self, field: Any, direction: Any, bypass_extensions: bool = False
     ) -> dict[str, Any]:
@@ -151,7 +173,11 @@ class TrackerAutoSchema(AutoSchema):
         for code, response in responses.items():
             if code in ("200", "201") and self.method != "DELETE":
                 response.setdefault("headers", {}).update(ETAG_HEADER)
-        if self.method == "GET" and "{" in self.path and not self._is_list_view():
+            if code == "201":
+                response["headers"].update(LOCATION_HEADER)
+            if "text/csv" in response.get("content", {}):
+                response["content"]["text/csv"] = {"schema": CSV_SCHEMA}
+        if self.method == "GET":
             responses["304"] = {
                 "description": "Not modified: the `If-None-Match` ETag is still current.",
                 "headers": ETAG_HEADER,
@@ -171,3 +197,32 @@ class TrackerAutoSchema(AutoSchema):
                     }
                 responses[code] = response
         return responses
+
+
+def reference_parameter_enums(
+    result: dict[str, Any], generator: Any, request: Any, public: bool
+) -> dict[str, Any]:
+    """Post-processing hook: a query parameter whose values are exactly those of a named
+    enum (a stage filter and ``StageEnum``) refers to that enum, so generated clients use
+    one type for both instead of a duplicate per filter."""
+    schemas = result.get("components", {}).get("schemas", {})
+    named = {
+        frozenset(schema["enum"]): name
+        for name, schema in schemas.items()
+        if name.endswith("Enum") and "enum" in schema
+    }
+    for operations in result.get("paths", {}).values():
+        for operation in operations.values():
+            for parameter in operation.get("parameters", []):
+                schema = parameter.get("schema", {})
+                target = schema.get("items", schema) if schema.get("type") == "array" else schema
+                values = target.get("enum")
+                name = named.get(frozenset(values)) if values else None
+                if name is None:
+                    continue
+                reference = {"$ref": f"#/components/schemas/{name}"}
+                if target is schema:
+                    parameter["schema"] = reference
+                else:
+                    schema["items"] = reference
+    return result

@@ -280,6 +280,10 @@ REST_FRAMEWORK = {
 }
 
 SPECTACULAR_SETTINGS = {
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "config.schema.reference_parameter_enums",
+    ],
     "TITLE": "Policy Measure Tracker API",
     "DESCRIPTION": (
         "Follow government policy measures from announcement to delivery: the stage each "
