@@ -291,6 +291,19 @@ class Measure(models.Model):
     def __str__(self) -> str:
         return self.title
 
+    def clean(self) -> None:
+        if self.pk and self.strategy_id:
+            stored = (
+                Measure.objects.filter(pk=self.pk).values_list("strategy_id", flat=True).first()
+            )
+            if stored is not None and stored != self.strategy_id and self.funding_lines.exists():
+                raise ValidationError(
+                    {
+                        "strategy": "This measure has funding lines in its strategy: move or "
+                        "detach them before moving the measure to another strategy."
+                    }
+                )
+
 
 @pghistory.track(
     pghistory.InsertEvent(),
@@ -678,6 +691,15 @@ class FundingLine(models.Model):
                 errors["parent"] = "The envelope belongs to another strategy."
         if not self.quote and not self.locator:
             errors["quote"] = "Quote the passage that states the figure, or give a locator."
+        if self.pk and self.strategy_id:
+            stored = (
+                FundingLine.objects.filter(pk=self.pk).values_list("strategy_id", flat=True).first()
+            )
+            if stored is not None and stored != self.strategy_id and self.children.exists():
+                errors["strategy"] = (
+                    "Other funding lines are drawn from this one: it cannot move to another "
+                    "strategy without them."
+                )
         if errors:
             raise ValidationError(errors)
 

@@ -113,20 +113,6 @@ class MeasureWriteSerializer(serializers.ModelSerializer):
             raise serializers.ValidationError("A measure with this slug already exists.")
         return value
 
-    def validate_strategy(self, value: Strategy) -> Strategy:
-        measure = self.instance
-        if (
-            isinstance(measure, Measure)
-            and value.pk != measure.strategy_id
-            and measure.funding_lines.exists()
-        ):
-            # Funding lines belong to the measure's strategy (a composite foreign key says
-            # so): moving the measure alone would leave them in the old one.
-            raise serializers.ValidationError(
-                "This measure has funding lines in its strategy; move or correct them first."
-            )
-        return value
-
 
 class SourceReferenceSerializer(serializers.ModelSerializer):
     """A source named inside another resource."""
@@ -300,20 +286,6 @@ class FundingLineSerializer(serializers.ModelSerializer):
             "updated_at",
         ]
         read_only_fields = ["id", "created_at", "updated_at"]
-
-    def validate_strategy(self, value: Strategy) -> Strategy:
-        line = self.instance
-        if (
-            isinstance(line, FundingLine)
-            and value.pk != line.strategy_id
-            and line.children.exists()
-        ):
-            # Lines drawn from this one stay in its strategy (a composite foreign key says
-            # so): moving the envelope alone would split them.
-            raise serializers.ValidationError(
-                "Other funding lines are drawn from this one; move or correct them first."
-            )
-        return value
 
 
 def _counts_serializer(name: str, values: list[str], what: str) -> type[serializers.Serializer]:

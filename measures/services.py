@@ -213,6 +213,9 @@ def measure_update(
 ) -> Measure:
     """Change a measure's descriptive fields. Refuses a write based on a stale version, so
     two researchers editing at once cannot silently overwrite each other."""
+    if "slug" in fields and fields["slug"] == measure.slug:
+        # A full update repeats the slug; only a change of it is refused.
+        fields = {name: value for name, value in fields.items() if name != "slug"}
     unknown = set(fields) & (MEASURE_SERVER_FIELDS | {"slug"})
     if unknown:
         raise ValidationError(dict.fromkeys(sorted(unknown), "This field cannot be changed here."))

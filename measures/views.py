@@ -218,11 +218,10 @@ class MeasureViewSet(TrackerViewSet):
             measure, data=request.data, partial=partial, context=self.get_serializer_context()
         )
         serializer.is_valid(raise_exception=True)
-        # A PUT repeats the slug; the serializer has checked it is unchanged, and the
-        # service takes only the fields that may change.
-        fields = {k: v for k, v in serializer.validated_data.items() if k != "slug"}
         try:
-            measure_update(measure=measure, fields=fields, expected_version=expected)
+            measure_update(
+                measure=measure, fields=serializer.validated_data, expected_version=expected
+            )
         except StaleVersionError as error:
             raise PreconditionFailed(str(error)) from error
         return self.written(measure, status.HTTP_200_OK)

@@ -330,3 +330,15 @@ class TestRoles:
         assert researcher.has_perm("measures.add_statusevent")
         assert not researcher.has_perm("measures.delete_measure")
         assert Permission.objects.filter(codename="view_auditevent").exists()
+
+
+def test_admin_refuses_to_move_a_funded_measure_with_a_message(researcher: Any) -> None:
+    measure = MeasureFactory.create()
+    FundingLineFactory.create(strategy=measure.strategy, measure=measure)
+    other = StrategyFactory.create()
+    url = reverse("admin:measures_measure_change", args=[measure.pk])
+    response = signed_in(researcher).post(url, change_form_data(measure, strategy=other.pk))
+    assert response.status_code == 200
+    assert "This measure has funding lines in its strategy" in response.content.decode()
+    measure.refresh_from_db()
+    assert measure.strategy_id != other.pk

@@ -235,3 +235,36 @@ class TestVersions:
         with pytest.raises(ValidationError) as refusal:
             measure_update(measure=measure, fields={field: "x"})
         assert field in refusal.value.message_dict
+
+
+class TestStrategyMoves:
+    def test_a_measure_with_funding_cannot_change_strategy(self) -> None:
+        from tests.factories import FundingLineFactory, StrategyFactory
+
+        measure = MeasureFactory.create()
+        FundingLineFactory.create(strategy=measure.strategy, measure=measure)
+        with pytest.raises(ValidationError) as refusal:
+            measure_update(measure=measure, fields={"strategy": StrategyFactory.create()})
+        assert "funding lines" in refusal.value.message_dict["strategy"][0]
+
+    def test_a_measure_without_funding_may_change_strategy(self) -> None:
+        from tests.factories import StrategyFactory
+
+        measure = MeasureFactory.create()
+        other = StrategyFactory.create()
+        measure_update(measure=measure, fields={"strategy": other})
+        assert Measure.objects.get(pk=measure.pk).strategy == other
+
+    def test_an_envelope_with_lines_drawn_from_it_cannot_change_strategy(self) -> None:
+        from measures.services import funding_line_update
+        from tests.factories import FundingLineFactory, StrategyFactory
+
+        envelope = FundingLineFactory.create()
+        FundingLineFactory.create(strategy=envelope.strategy, parent=envelope)
+        with pytest.raises(ValidationError) as refusal:
+            funding_line_update(line=envelope, fields={"strategy": StrategyFactory.create()})
+        assert "drawn from this one" in refusal.value.message_dict["strategy"][0]
+
+    def test_an_unchanged_slug_may_be_repeated(self, measure: Measure) -> None:
+        measure_update(measure=measure, fields={"slug": measure.slug, "title": "New"})
+        assert Measure.objects.get(pk=measure.pk).title == "New"
