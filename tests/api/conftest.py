@@ -18,7 +18,7 @@ from django.core.cache import cache
 from django.http import HttpResponseBase
 
 # jsonschema (from the dev tools) ships no type information.
-from jsonschema import Draft202012Validator, FormatChecker  # type: ignore[import-untyped]
+from jsonschema import Draft202012Validator, FormatChecker
 from rest_framework.test import APIClient
 
 from tests.factories import TokenFactory, UserFactory
