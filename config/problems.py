@@ -19,6 +19,8 @@ from rest_framework.response import Response
 from rest_framework.serializers import as_serializer_error
 from rest_framework.views import set_rollback
 
+from config.logging import request_id_var
+
 logger = logging.getLogger(__name__)
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
@@ -86,6 +88,10 @@ def problem(
     }
     if instance:
         document["instance"] = instance
+    request_id = request_id_var.get()
+    if request_id:
+        # Quoted in a bug report, it finds the request's log lines.
+        document["request_id"] = request_id
     document.update(extra)
     return document
 

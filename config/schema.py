@@ -41,6 +41,10 @@ class ProblemSerializer(serializers.Serializer):
     status = serializers.IntegerField(help_text="The HTTP status code.")
     detail = serializers.CharField(help_text="What went wrong with this request.")
     instance = serializers.CharField(required=False, help_text="The path of the request.")
+    request_id = serializers.CharField(
+        required=False,
+        help_text="The request's id (also the `X-Request-ID` header): quote it when reporting a problem.",
+    )
     errors = ProblemErrorSerializer(  # type: ignore[assignment]
         many=True, required=False, help_text="For validation problems: each invalid input."
     )

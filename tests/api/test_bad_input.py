@@ -397,3 +397,12 @@ def test_throttled_requests_are_429_with_retry_after(
     assert_problem(response, 429)
     assert 0 < int(response["Retry-After"]) <= 60
     assert response["Content-Type"] == PROBLEM
+
+
+@pytest.mark.django_db
+def test_a_problem_names_the_request_it_answers(anonymous: APIClient) -> None:
+    sent = anonymous.get(f"{API}/measures/?stagee=x", headers={"X-Request-ID": "report-me-42"})
+    assert sent["X-Request-ID"] == "report-me-42"
+    assert sent.json()["request_id"] == "report-me-42"
+    made_up = anonymous.get(f"{API}/nothing-here/")
+    assert made_up.json()["request_id"] == made_up["X-Request-ID"]
