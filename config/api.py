@@ -8,13 +8,18 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import io
+import itertools
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any, ClassVar
 
-from django.db import models, transaction
+import psycopg
+import psycopg.sql
+from django.db import connections, models, transaction
 from django.http import Http404, HttpRequest, HttpResponseBase, StreamingHttpResponse
 from django.utils.cache import patch_vary_headers
 from django.utils.http import parse_etags, quote_etag
+from django_filters.rest_framework import DjangoFilterBackend
 from rest_framework import exceptions, renderers, serializers, status, viewsets
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -25,36 +30,92 @@ from config.formats import CSVRenderer, ProblemJSONRenderer, csv_columns, flatte
 from config.pagination import TrackerCursorPagination
 from config.problems import PROBLEM_CONTENT_TYPE, PreconditionFailed, QueryParameterError
 
-
-class _Echo:
-    def write(self, value: str) -> str:
-        return value
-
-
 _NO_ROW = object()
+
+
+CSV_CHUNK_BYTES = 64 * 1024
 
 
 def stream_csv(
     header: list[str], rows: Iterable[Iterable[Any]], filename: str
 ) -> StreamingHttpResponse:
-    """A CSV body written row by row as the database cursor is read: constant memory.
+    """A CSV body written as the database cursor is read: constant memory. Rows go out in
+    chunks of about 64 KB, not one line at a time, so the server makes a few hundred writes
+    for 100,000 rows instead of 100,000.
 
     The first row is read before the response starts, so that a query the database refuses
     (a value it cannot search for, an outage) is answered with a problem document instead
     of a download cut short after its status line was sent."""
-    writer = csv.writer(_Echo())
     remaining = iter(rows)
     first = next(remaining, _NO_ROW)
 
-    def lines() -> Iterator[str]:
-        yield writer.writerow(header)
-        if first is _NO_ROW:
-            return
-        yield writer.writerow(first)  # type: ignore[arg-type]
-        for row in remaining:
-            yield writer.writerow(row)
+    def chunks() -> Iterator[str]:
+        buffer = io.StringIO()
+        writer = csv.writer(buffer)
+        writer.writerow(header)
+        if first is not _NO_ROW:
+            writer.writerow(first)  # type: ignore[arg-type]
+            for batch in itertools.batched(remaining, 500):
+                writer.writerows(batch)
+                if buffer.tell() >= CSV_CHUNK_BYTES:
+                    yield buffer.getvalue()
+                    buffer.seek(0)
+                    buffer.truncate()
+        yield buffer.getvalue()
 
-    response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
+    response = StreamingHttpResponse(chunks(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+def stream_copy_csv(
+    queryset: models.QuerySet[Any], columns: list[tuple[str, Any]], filename: str
+) -> StreamingHttpResponse:
+    """Every row of ``queryset`` as CSV written by PostgreSQL itself (``COPY ... TO STDOUT``)
+    and passed on as it arrives: constant memory, and no Python work per row or value.
+
+    ``columns`` pairs each CSV header with an expression giving the column's text (or a
+    number). The query starts before the response does, so that a refusal or an outage is
+    answered with a problem document rather than a download cut short."""
+    names = [f"csv_{index}" for index in range(len(columns))]
+    rows = queryset.annotate(
+        **{name: expression for name, (_, expression) in zip(names, columns, strict=True)}
+    ).values_list(*names)
+    compiler = rows.query.get_compiler(using=rows.db)
+    sql, params = compiler.as_sql()
+    selected = [alias for _, _, alias in compiler.select]
+    if selected != names:  # pragma: no cover - Django selects annotations in order
+        raise RuntimeError(f"unexpected CSV column order: {selected}")
+    connection = connections[rows.db]
+    connection.ensure_connection()
+    raw = connection.connection
+    # COPY takes no parameters: bind them on this side, with psycopg's own quoting.
+    bound = psycopg.ClientCursor(raw).mogrify(sql, params)
+    statement = psycopg.sql.SQL("COPY ({rows}) TO STDOUT WITH (FORMAT csv)").format(
+        rows=psycopg.sql.SQL(bound)  # bound above by psycopg, not text from the request
+    )
+    header = io.StringIO()
+    csv.writer(header, lineterminator="\n").writerow([title for title, _ in columns])
+
+    def chunks() -> Iterator[bytes]:
+        yield header.getvalue().encode()
+        if connection.queries_logged:
+            # Django's query log (and the tests that count queries) see the COPY too.
+            connection.queries_log.append({"sql": statement.as_string(raw), "time": "0.000"})
+        with raw.cursor() as cursor, cursor.copy(statement) as copy:
+            buffer = bytearray()
+            for data in copy:
+                buffer += data
+                if len(buffer) >= CSV_CHUNK_BYTES:
+                    yield bytes(buffer)
+                    buffer.clear()
+            yield bytes(buffer)
+
+    body = chunks()
+    first = [next(body), next(body)]  # the header, then the query's first chunk
+    response = StreamingHttpResponse(
+        itertools.chain(first, body), content_type="text/csv; charset=utf-8"
+    )
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
 
@@ -193,6 +254,20 @@ class TrackerGenericViewSet(
 
     def get_renderers(self) -> list[renderers.BaseRenderer]:
         return [renderers.JSONRenderer()]
+
+    def filter_queryset(self, queryset: Any) -> Any:
+        """The filter backends, less django-filter when the request names none of its
+        filters: building a filter set deep-copies every filter, which costs a plain page
+        more than its query does."""
+        filterset_class = getattr(self, "filterset_class", None)
+        filtered = filterset_class is not None and not self.request.query_params.keys().isdisjoint(
+            filterset_class.base_filters
+        )
+        for backend in list(self.filter_backends):
+            if not filtered and issubclass(backend, DjangoFilterBackend):
+                continue
+            queryset = backend().filter_queryset(self.request, queryset, self)
+        return queryset
 
     def representation_etag(self, data: Any) -> str:
         return etag_of(renderers.JSONRenderer().render(data))

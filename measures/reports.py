@@ -4,14 +4,25 @@ CSV export of measures."""
 from __future__ import annotations
 
 import datetime
-from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Count, Prefetch, Q, QuerySet, Sum
+from django.db.models import (
+    Case,
+    Count,
+    F,
+    Func,
+    Prefetch,
+    Q,
+    QuerySet,
+    Sum,
+    TextField,
+    Value,
+    When,
+)
 from django.http import StreamingHttpResponse
 
-from config.api import stream_csv
+from config.api import stream_copy_csv
 from measures.choices import Axis, Confidence, FundingPhase, Stage, Verdict
 from measures.models import EventCitation, FundingLine, Measure, StatusEvent
 from strategy.models import Strategy
@@ -154,26 +165,42 @@ MEASURE_CSV_COLUMNS = [
 TIME_TRAVELLED = {"stage", "stage_since", "verdict", "confidence"}
 
 
-def _csv_value(value: Any) -> Any:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, datetime.date):
-        return value.isoformat()
-    return value
+def _as_text(column: str) -> Any:
+    """The column as the CSV shows it, formatted by PostgreSQL: dates and instants in ISO
+    8601 (instants in UTC, as Python's ``isoformat`` writes them), ``true``/``false``."""
+    kind = CSV_KINDS.get(column)
+    if kind == "date":
+        return Func(F(column), Value("YYYY-MM-DD"), function="to_char", output_field=TextField())
+    if kind == "bool":
+        return Case(When(**{column: True}, then=Value("true")), default=Value("false"))
+    if kind == "instant":
+        return Func(
+            F(column),
+            template=(
+                "(to_char(%(expressions)s AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS')"
+                " || CASE WHEN to_char(%(expressions)s, 'US') = '000000'"
+                " THEN '' ELSE to_char(%(expressions)s AT TIME ZONE 'UTC', '.US') END"
+                " || '+00:00')"
+            ),
+            output_field=TextField(),
+        )
+    return F(column)
+
+
+CSV_KINDS = {
+    "target_on": "date",
+    "stage_since": "date",
+    "stage_since_then": "date",
+    "is_overdue": "bool",
+    "created_at": "instant",
+    "updated_at": "instant",
+}
 
 
 def measures_csv(queryset: QuerySet[Measure], *, time_travel: bool) -> StreamingHttpResponse:
-    """Every matching measure, read through a server-side cursor and written row by row."""
+    """Every matching measure, written as CSV by PostgreSQL and streamed as it comes."""
     columns = [
-        f"{column}_then" if time_travel and column in TIME_TRAVELLED else column
-        for _, column in MEASURE_CSV_COLUMNS
+        (header, _as_text(f"{column}_then" if time_travel and column in TIME_TRAVELLED else column))
+        for header, column in MEASURE_CSV_COLUMNS
     ]
-    rows: Iterator[tuple[Any, ...]] = queryset.values_list(*columns).iterator(chunk_size=5000)
-
-    def formatted() -> Iterator[list[Any]]:
-        for row in rows:
-            yield [_csv_value(value) for value in row]
-
-    return stream_csv([header for header, _ in MEASURE_CSV_COLUMNS], formatted(), "measures.csv")
+    return stream_copy_csv(queryset, columns, "measures.csv")

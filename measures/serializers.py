@@ -6,10 +6,20 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
+from rest_framework.reverse import reverse
 
-from measures.choices import AXIS_VALUES, Axis, Confidence, FundingPhase, Stage, Verdict
+from measures.choices import (
+    AXIS_VALUES,
+    FINISHED_STAGES,
+    Axis,
+    Confidence,
+    FundingPhase,
+    Stage,
+    Verdict,
+)
 from measures.models import EventCitation, FundingLine, Measure, StatusEvent
 from strategy.models import Organisation, Source, Strategy
 from strategy.serializers import (
@@ -61,17 +71,106 @@ class MeasureSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
     def to_representation(self, instance: Any) -> dict[str, Any]:
-        data: dict[str, Any] = super().to_representation(instance)
-        if hasattr(instance, "stage_then"):
-            # A time-travel read: the status is the history's answer, not the cache.
-            since = instance.stage_since_then
-            data.update(
-                stage=instance.stage_then,
-                stage_since=since.isoformat() if since else None,
-                verdict=instance.verdict_then,
-                confidence=instance.confidence_then,
+        context: dict[str, Any] = self.context  # type: ignore[assignment]
+        represent = context.get("measure_representation")
+        if represent is None:
+            represent = context["measure_representation"] = MeasureRepresentation(
+                context["request"]
             )
-        return data
+        return represent(measure_values(instance))
+
+
+# What a measure's JSON is made of, as ``.values()`` names it; ``*_then`` hold the
+# history's answer on a time-travel read.
+MEASURE_VALUES = (
+    "id",
+    "slug",
+    "strategy__slug",
+    "strategy__title",
+    "title",
+    "summary",
+    "category",
+    "lead_organisation__slug",
+    "lead_organisation__name",
+    "instrument",
+    "legal_vehicle",
+    "target_on",
+    "is_overdue",
+    "stage",
+    "stage_since",
+    "verdict",
+    "confidence",
+    "version",
+    "created_at",
+    "updated_at",
+)
+TIME_TRAVEL_VALUES = ("stage_then", "stage_since_then", "verdict_then", "confidence_then")
+
+
+def measure_values(measure: Measure) -> dict[str, Any]:
+    """A measure instance as the row ``.values(*MEASURE_VALUES)`` would give."""
+    lead = measure.lead_organisation
+    row = {name: getattr(measure, name, None) for name in MEASURE_VALUES if "__" not in name}
+    row.update(
+        strategy__slug=measure.strategy.slug,
+        strategy__title=measure.strategy.title,
+        lead_organisation__slug=lead.slug if lead else None,
+        lead_organisation__name=lead.name if lead else None,
+    )
+    if hasattr(measure, "stage_then"):
+        row.update({name: getattr(measure, name) for name in TIME_TRAVEL_VALUES})
+    return row
+
+
+class MeasureRepresentation:
+    """Builds a measure's JSON by hand, as ``MeasureSerializer`` declares it, from a row of
+    ``MEASURE_VALUES``: the hottest read of the API, a page of 50 measures, then costs a
+    fraction of what model instances and DRF's per-field machinery spend on it. One
+    instance serves one request (the base URL and today's date are computed once).
+    ``tests/api`` holds the output to the schema of ``MeasureSerializer`` and to the fields
+    it declares, in order."""
+
+    def __init__(self, request: Any) -> None:
+        self.base = request.build_absolute_uri(reverse("measure-list"))
+        self.datetime = serializers.DateTimeField().to_representation
+        self.today = timezone.localdate()
+
+    def __call__(self, row: dict[str, Any]) -> dict[str, Any]:
+        if "stage_then" in row:
+            # A time-travel read: the status is the history's answer, not the cache.
+            stage, since = row["stage_then"], row["stage_since_then"]
+            verdict, confidence = row["verdict_then"], row["confidence_then"]
+        else:
+            stage, since = row["stage"], row["stage_since"]
+            verdict, confidence = row["verdict"], row["confidence"]
+        target_on, overdue = row["target_on"], row["is_overdue"]
+        if overdue is None:  # a queryset without with_overdue(): decide here
+            overdue = bool(target_on and target_on < self.today and stage not in FINISHED_STAGES)
+        lead_slug = row["lead_organisation__slug"]
+        url = f"{self.base}{row['slug']}/"
+        return {
+            "url": url,
+            "slug": row["slug"],
+            "strategy": {"slug": row["strategy__slug"], "title": row["strategy__title"]},
+            "title": row["title"],
+            "summary": row["summary"],
+            "category": row["category"],
+            "lead_organisation": (
+                {"slug": lead_slug, "name": row["lead_organisation__name"]} if lead_slug else None
+            ),
+            "instrument": row["instrument"],
+            "legal_vehicle": row["legal_vehicle"],
+            "target_on": target_on.isoformat() if target_on else None,
+            "is_overdue": overdue,
+            "stage": stage,
+            "stage_since": since.isoformat() if since else None,
+            "verdict": verdict,
+            "confidence": confidence,
+            "version": row["version"],
+            "events_url": f"{url}events/",
+            "created_at": self.datetime(row["created_at"]),
+            "updated_at": self.datetime(row["updated_at"]),
+        }
 
 
 @extend_schema_serializer(component_name="Measure")
