@@ -17,7 +17,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import connection
-from django.db.models import Model, Prefetch, Q, QuerySet
+from django.db.models import F, Model, Prefetch, Q, QuerySet
+from django.db.models.fields.tuple_lookups import Tuple, TupleGreaterThan
 
 from measures.models import EventCitation, FundingLine, Measure, StatusEvent
 
@@ -82,13 +83,15 @@ def horizon() -> int:
     return int(xmin)
 
 
-def _after(kind: Kind, cursor: Cursor) -> Q:
-    same_transaction = Q(change_xid=cursor.xid)
+def _after(kind: Kind, cursor: Cursor) -> Q | TupleGreaterThan:
+    """Rows of ``kind`` after ``cursor``: on the cursor's own kind, a row comparison
+    ``(change_xid, id) > (x, y)``, which PostgreSQL reads as a range of the (change_xid, id)
+    index, so a page deep in the feed costs what the first one does."""
     if kind.rank < cursor.rank:
-        same_transaction = Q(pk__in=[])
-    elif kind.rank == cursor.rank:
-        same_transaction &= Q(pk__gt=cursor.id)
-    return Q(change_xid__gt=cursor.xid) | same_transaction
+        return Q(change_xid__gt=cursor.xid)
+    if kind.rank > cursor.rank:
+        return Q(change_xid__gte=cursor.xid)
+    return TupleGreaterThan(Tuple(F("change_xid"), F("id")), (cursor.xid, cursor.id))
 
 
 def read(*, since: datetime.datetime | None, cursor: Cursor | None, limit: int) -> dict[str, Any]:
