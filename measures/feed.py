@@ -59,7 +59,7 @@ class Kind:
 
     def queryset(self) -> QuerySet[Any]:
         if self.name == "measure":
-            return Measure.objects.select_related("strategy", "lead_organisation").with_overdue()
+            return Measure.objects.select_related("strategy", "lead_organisation")
         if self.name == "status_event":
             return StatusEvent.objects.select_related("measure", "recorded_by").prefetch_related(
                 Prefetch("citations", queryset=EventCitation.objects.select_related("source")),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import django_filters
 from django.contrib.postgres.search import SearchQuery, SearchRank
 from django.db.models import F, QuerySet
@@ -60,7 +62,7 @@ class MeasureFilterSet(django_filters.FilterSet):
         field_name="target_on", lookup_expr="lte", help_text="Target date on or before this date."
     )
     overdue = StrictBooleanFilter(
-        field_name="is_overdue",
+        method="filter_overdue",
         help_text="true: past the target date and not finished; false: the rest.",
     )
     updated_since = django_filters.IsoDateTimeFilter(
@@ -88,6 +90,19 @@ class MeasureFilterSet(django_filters.FilterSet):
             else name
         )
         return queryset.filter(**{f"{column}__in": value})
+
+    def filter_overdue(
+        self, queryset: QuerySet[Measure], name: str, value: bool
+    ) -> QuerySet[Measure]:
+        # Computed in SQL only when asked for: a page shows is_overdue without it.
+        if value is None:
+            return queryset
+        travelling = self.request is not None and getattr(self.request, "time_travel", False)
+        on = getattr(self.request, "as_of", None) if travelling else None
+        annotated: Any = queryset
+        return annotated.with_overdue(on, "stage_then" if travelling else "stage").filter(
+            is_overdue=value
+        )
 
     def filter_search(
         self, queryset: QuerySet[Measure], name: str, value: str

@@ -3,6 +3,7 @@ objects a reader needs; writes name them by slug or id."""
 
 from __future__ import annotations
 
+import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -95,7 +96,6 @@ MEASURE_VALUES = (
     "instrument",
     "legal_vehicle",
     "target_on",
-    "is_overdue",
     "stage",
     "stage_since",
     "verdict",
@@ -112,6 +112,7 @@ def measure_values(measure: Measure) -> dict[str, Any]:
     lead = measure.lead_organisation
     row = {name: getattr(measure, name, None) for name in MEASURE_VALUES if "__" not in name}
     row.update(
+        is_overdue=getattr(measure, "is_overdue", None),
         strategy__slug=measure.strategy.slug,
         strategy__title=measure.strategy.title,
         lead_organisation__slug=lead.slug if lead else None,
@@ -130,10 +131,12 @@ class MeasureRepresentation:
     ``tests/api`` holds the output to the schema of ``MeasureSerializer`` and to the fields
     it declares, in order."""
 
-    def __init__(self, request: Any) -> None:
+    def __init__(self, request: Any, on: datetime.date | None = None) -> None:
         self.base = request.build_absolute_uri(reverse("measure-list"))
         self.datetime = serializers.DateTimeField().to_representation
-        self.today = timezone.localdate()
+        # is_overdue is decided here, on this date (today, or the as_of date of a
+        # time-travel read), unless the row brings it from SQL.
+        self.on = on or timezone.localdate()
 
     def __call__(self, row: dict[str, Any]) -> dict[str, Any]:
         if "stage_then" in row:
@@ -143,9 +146,9 @@ class MeasureRepresentation:
         else:
             stage, since = row["stage"], row["stage_since"]
             verdict, confidence = row["verdict"], row["confidence"]
-        target_on, overdue = row["target_on"], row["is_overdue"]
-        if overdue is None:  # a queryset without with_overdue(): decide here
-            overdue = bool(target_on and target_on < self.today and stage not in FINISHED_STAGES)
+        target_on, overdue = row["target_on"], row.get("is_overdue")
+        if overdue is None:
+            overdue = bool(target_on and target_on < self.on and stage not in FINISHED_STAGES)
         lead_slug = row["lead_organisation__slug"]
         url = f"{self.base}{row['slug']}/"
         return {

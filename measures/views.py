@@ -220,9 +220,9 @@ class MeasureViewSet(TrackerViewSet):
         as_of, known_at = self.time_travel()
         if as_of or known_at:
             self.request.time_travel = True
-            queryset = queryset.with_history(as_of=as_of, known_at=known_at)
-            return queryset.with_overdue(as_of, "stage_then")
-        return queryset.with_overdue()
+            self.request.as_of = as_of
+            return queryset.with_history(as_of=as_of, known_at=known_at)
+        return queryset
 
     def list(self, request: Request, *args: Any, **kwargs: Any) -> HttpResponseBase:
         # Rows straight from .values() into JSON: no model instances, no per-field
@@ -235,7 +235,7 @@ class MeasureViewSet(TrackerViewSet):
         if getattr(request, "time_travel", False):
             columns += TIME_TRAVEL_VALUES
         page = self.paginate_queryset(queryset.values(*columns)) or []
-        represent = MeasureRepresentation(request)
+        represent = MeasureRepresentation(request, on=getattr(request, "as_of", None))
         return self.get_paginated_response([represent(row) for row in page])
 
     def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> HttpResponseBase:
@@ -258,7 +258,7 @@ class MeasureViewSet(TrackerViewSet):
         if row is None:
             raise Http404
         return Response(
-            MeasureRepresentation(request)(row),
+            MeasureRepresentation(request, on=as_of)(row),
             headers={"ETag": measure_etag(request, row, as_of, known_at)},
         )
 
@@ -290,8 +290,12 @@ class MeasureViewSet(TrackerViewSet):
         return Response(data, status=status_code, headers=headers)
 
     def csv_response(self, queryset: QuerySet[Measure]) -> StreamingHttpResponse:
+        travelling = getattr(self.request, "time_travel", False)
         return reports.measures_csv(
-            queryset, time_travel=getattr(self.request, "time_travel", False)
+            queryset.with_overdue(  # type: ignore[attr-defined]
+                getattr(self.request, "as_of", None), "stage_then" if travelling else "stage"
+            ),
+            time_travel=travelling,
         )
 
 
