@@ -242,10 +242,11 @@ class MeasureViewSet(TrackerViewSet):
         # Like the list, from .values(). A client revalidating with If-None-Match is
         # answered from a three-column read when nothing changed.
         as_of, known_at = self.time_travel()
-        rows = self.get_queryset().filter(slug=kwargs["slug"])
+        # A slug names one row: no ORDER BY (first() would sort by Meta.ordering).
+        rows = self.get_queryset().filter(slug=kwargs["slug"]).order_by()
         tags = parse_etags(request.headers.get("If-None-Match", ""))
         if tags:
-            current = rows.values(*ETAG_VALUES).first()
+            current = next(iter(rows.values(*ETAG_VALUES)[:1]), None)
             if current is None:
                 raise Http404
             etag = measure_etag(request, current, as_of, known_at)
@@ -254,7 +255,7 @@ class MeasureViewSet(TrackerViewSet):
         columns: tuple[str, ...] = MEASURE_VALUES + ETAG_VALUES[1:]
         if getattr(request, "time_travel", False):
             columns += TIME_TRAVEL_VALUES
-        row = rows.values(*columns).first()
+        row = next(iter(rows.values(*columns)[:1]), None)
         if row is None:
             raise Http404
         return Response(
