@@ -10,9 +10,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from django.apps import apps
 from django.contrib.auth.models import User
 from django.core.management import CommandError, call_command
-from django.db import connection, models
+from django.db import DatabaseError, connection, models, transaction
 
 from measures.choices import Axis, Verdict
 from measures.management.commands.export_data import SECTIONS
@@ -312,3 +313,43 @@ def test_import_reads_standard_input(monkeypatch: pytest.MonkeyPatch) -> None:
     call_command("import_data", "-", stdout=out)
     assert out.getvalue().startswith("Imported")
     assert Measure.objects.count() == 1
+
+
+@pytest.mark.usefixtures("small_dataset")
+def test_an_import_is_in_the_audit_trail_and_the_change_feed_and_leaves_triggers_on(
+    tmp_path: Path,
+) -> None:
+    """The import loads with the row triggers off; what they do is done once per table."""
+    path = tmp_path / "export.json"
+    path.write_text(json.dumps(export()), encoding="utf-8")
+    empty_tracker_tables()
+    with connection.cursor() as cursor:
+        cursor.execute("TRUNCATE measures_measurehistory")
+    import_file(path)
+
+    measure = Measure.objects.get()
+    history = list(
+        apps.get_model("measures", "MeasureHistory").objects.filter(pgh_obj_id=measure.pk)
+    )
+    assert [(entry.pgh_label, entry.slug) for entry in history] == [("insert", measure.slug)]
+    assert history[0].pgh_context.metadata == {"command": "import_data"}
+    stamps = {
+        *Measure.objects.values_list("change_xid", flat=True),
+        *StatusEvent.objects.values_list("change_xid", flat=True),
+        *FundingLine.objects.values_list("change_xid", flat=True),
+    }
+    assert None not in stamps
+    assert len(stamps) == 1
+
+    # The triggers are on again: an edit is stamped and audited, history stays append-only.
+    Measure.objects.filter(pk=measure.pk).update(title="Edited after the import")
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_current_xact_id()::text::bigint")
+        (current,) = cursor.fetchone()
+    assert Measure.objects.get().change_xid == current
+    labels = apps.get_model("measures", "MeasureHistory").objects.values_list(
+        "pgh_label", flat=True
+    )
+    assert sorted(labels) == ["insert", "update"]
+    with pytest.raises(DatabaseError, match="Cannot update"), transaction.atomic():
+        StatusEvent.objects.update(rationale="Rewritten")
