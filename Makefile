@@ -89,6 +89,15 @@ manage: install
 clean: db-stop
 	rm -rf .data .venv $(TOOLS) staticfiles
 
+## Fuzz the API from openapi.yaml deeper than the suite does (docs/reliability.md):
+## FUZZ_EXAMPLES generated cases per operation (the suite runs 100) from a new seed each run,
+## printed at the end; FUZZ_SEED=N replays a run
+FUZZ_EXAMPLES ?= 1000
+FUZZ_SEED ?= $(shell date +%s)
+.PHONY: fuzz
+fuzz: install
+	FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) FUZZ_SEED=$(FUZZ_SEED) $(WITH_DB) $(PY) -m pytest --create-db -q tests/reliability/test_schemathesis.py $(ARGS)
+
 ## Benchmark against a plain Django floor (bench/README.md): 10,000 measures, a few minutes
 .PHONY: bench bench-full
 bench: install

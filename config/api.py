@@ -167,6 +167,11 @@ class StrictQueryParametersMixin:
             raise QueryParameterError(
                 {name: ["A parameter cannot contain a NUL character."] for name in with_nul}
             )
+        # DRF reads an empty ``format`` as none given; an empty value is a client's mistake
+        # (a variable that came out empty), answered as one rather than with JSON.
+        format_name = api_settings.URL_FORMAT_OVERRIDE or "format"
+        if self.request.query_params.get(format_name) == "":
+            raise QueryParameterError({format_name: ["Name a format, e.g. json or csv."]})
 
 
 def etag_of(content: bytes) -> str:
@@ -289,7 +294,7 @@ class TrackerViewSet(TrackerGenericViewSet):
     def list(self, request: Request, *args: Any, **kwargs: Any) -> HttpResponseBase:
         queryset = self.filter_queryset(self.get_queryset())
         if is_csv_request(request):
-            return self.csv_response(queryset)
+            return self.csv_export(queryset)
         page = self.paginate_queryset(queryset)
         serializer = self.get_serializer(page, many=True)
         return self.get_paginated_response(serializer.data)
@@ -297,6 +302,13 @@ class TrackerViewSet(TrackerGenericViewSet):
     def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> HttpResponseBase:
         data = self.get_serializer(self.get_object()).data
         return Response(data, headers={"ETag": self.representation_etag(data)})
+
+    def csv_export(self, queryset: models.QuerySet[Any]) -> StreamingHttpResponse:
+        """The list as CSV: every matching row, no pages. ``page_size`` and ``cursor`` are
+        the same operation's parameters, so a malformed one is refused here too."""
+        if self.paginator is not None:
+            self.paginator.check_query(self.request, queryset, self)  # type: ignore[attr-defined]
+        return self.csv_response(queryset)
 
     def csv_response(self, queryset: models.QuerySet[Any]) -> StreamingHttpResponse:
         """Every matching row (no pages), serialized one at a time. The columns come from

@@ -3,6 +3,8 @@ what they accept, reporting mistakes by parameter name."""
 
 from __future__ import annotations
 
+import datetime
+import re
 from collections.abc import Iterable
 from typing import Any
 
@@ -10,6 +12,7 @@ import django_filters
 from django import forms
 from django.core.exceptions import ValidationError
 from django_filters.rest_framework import DjangoFilterBackend
+from drf_spectacular.drainage import set_override
 from rest_framework import filters
 from rest_framework.request import Request
 from rest_framework.settings import api_settings
@@ -45,24 +48,183 @@ class TrackerOrderingFilter(filters.OrderingFilter):
             ordering = tuple(self.get_default_ordering(view) or ())
         return total_ordering(queryset.model, ordering) if ordering else ordering
 
+    def get_schema_operation_parameters(self, view: Any) -> list[dict[str, Any]]:
+        """``ordering`` as what it is: a comma-separated list of the view's fields, each
+        optionally prefixed with ``-``. A view without ``ordering_fields`` refuses the
+        parameter, so it does not document one."""
+        fields = [
+            name if isinstance(name, str) else name[0]
+            for name in getattr(view, "ordering_fields", None) or ()
+        ]
+        if not fields:
+            return []
+        default = ",".join(self.get_default_ordering(view) or ())
+        return [
+            {
+                "name": self.ordering_param,
+                "required": False,
+                "in": "query",
+                "description": (
+                    f"Order by these fields, the first deciding most; `-` before a field reverses it. "
+                    f"Default: `{default}`."
+                ),
+                "schema": {
+                    "type": "array",
+                    "items": {
+                        "type": "string",
+                        "enum": [term for name in fields for term in (name, f"-{name}")],
+                    },
+                    "minItems": 1,
+                },
+                "style": "form",
+                "explode": False,
+            }
+        ]
+
+
+ISO_DATE = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})")
+RFC3339_INSTANT = re.compile(
+    r"([0-9]{4})-([0-9]{2})-([0-9]{2})[Tt]([0-9]{2}):([0-9]{2}):([0-9]{2})(?:\.([0-9]+))?"
+    r"(?:[Zz]|([+-])([0-9]{2}):([0-9]{2}))"
+)
+# The OpenAPI schema of a parameter that ``parse_instant(..., date_allowed=True)`` reads.
+INSTANT_OR_DATE_SCHEMA: dict[str, Any] = {
+    "anyOf": [{"type": "string", "format": "date-time"}, {"type": "string", "format": "date"}]
+}
+EARLIEST = datetime.datetime.min.replace(tzinfo=datetime.UTC)
+LATEST = datetime.datetime.max.replace(tzinfo=datetime.UTC)
+
+
+def _calendar_date(year: int, month: int, day: int) -> datetime.date:
+    """The date, or ``ValueError``. Year 0 (valid in ISO 8601 and RFC 3339, where Python
+    starts at 1) is read as the earliest date: no stored fact is older, so every
+    comparison with stored data gives the same answer."""
+    if year == 0:
+        # Check the day against the proleptic year 0, a leap year.
+        datetime.date(2000, month, day)
+        return datetime.date.min
+    return datetime.date(year, month, day)
+
+
+def parse_iso_date(text: str) -> datetime.date:
+    """A date as ``YYYY-MM-DD`` (the OpenAPI ``date`` format) and nothing else, or
+    ``ValueError``: the locale's formats would read 03/04/2020 as 3 April for one client
+    and 4 March for another."""
+    match = ISO_DATE.fullmatch(text)
+    if match is None:
+        raise ValueError(text)
+    year, month, day = (int(part) for part in match.groups())
+    return _calendar_date(year, month, day)
+
+
+def parse_instant(text: str, *, date_allowed: bool = False) -> datetime.datetime:
+    """An instant as RFC 3339 (the OpenAPI ``date-time`` format: a date, a time and an
+    offset from UTC), in UTC, or ``ValueError``; with ``date_allowed`` a date too, read as
+    its first instant in UTC. An offset is applied here rather than sent to PostgreSQL,
+    which refuses offsets beyond 15:59 that RFC 3339 allows; an instant beyond what Python
+    can hold (the year 0, a leap second at the very end of 9999) is read as the nearest one
+    it can, which compares the same with every stored fact."""
+    if date_allowed and ISO_DATE.fullmatch(text):
+        first_day = parse_iso_date(text)
+        return datetime.datetime.combine(first_day, datetime.time.min, tzinfo=datetime.UTC)
+    match = RFC3339_INSTANT.fullmatch(text)
+    if match is None:
+        raise ValueError(text)
+    year, month, day, hour, minute, second = (int(part) for part in match.groups()[:6])
+    fraction, sign, offset_hours, offset_minutes = match.groups()[6:]
+    if hour > 23 or minute > 59 or second > 60:
+        raise ValueError(text)
+    offset = datetime.timedelta(hours=int(offset_hours or 0), minutes=int(offset_minutes or 0))
+    if offset_hours is not None and (int(offset_hours) > 23 or int(offset_minutes) > 59):
+        raise ValueError(text)
+    date = _calendar_date(year, month, day)
+    if year == 0:
+        return EARLIEST
+    microseconds = int((fraction or "0")[:6].ljust(6, "0"))
+    local = datetime.datetime.combine(date, datetime.time(hour, minute, min(second, 59)))
+    # A leap second is the last microsecond before the next minute.
+    local += datetime.timedelta(microseconds=999_999 if second == 60 else microseconds)
+    try:
+        return (local - offset if sign == "+" else local + offset).replace(tzinfo=datetime.UTC)
+    except OverflowError:
+        return EARLIEST if sign == "+" else LATEST
+
+
+def document_filter(django_filter: django_filters.Filter, schema: dict[str, Any]) -> None:
+    """Document ``django_filter`` in the OpenAPI document with ``schema`` and its help text,
+    instead of what drf-spectacular would guess."""
+    help_text = django_filter.extra.get("help_text")
+    set_override(
+        django_filter, "field", {**schema, **({"description": str(help_text)} if help_text else {})}
+    )
+
+
+class ISODateField(forms.Field):
+    """A date filter value, as ``parse_iso_date`` reads it. A parameter given empty is
+    refused, not read as absent, so it cannot silently leave the results unfiltered."""
+
+    default_error_messages = {"invalid": "Give a date as YYYY-MM-DD, e.g. 2019-05-16."}
+
+    def to_python(self, value: Any) -> datetime.date | None:
+        if value is None:
+            return None
+        try:
+            return parse_iso_date(str(value))
+        except ValueError:
+            raise ValidationError(self.error_messages["invalid"], code="invalid") from None
+
 
 class ISODateFilter(django_filters.DateFilter):
-    """A date filter that takes ISO 8601 dates only: the locale's formats would read
-    03/04/2020 as 3 April for one client and 4 March for another."""
+    field_class = ISODateField
+
+
+class ISODateTimeField(forms.Field):
+    """An instant filter value, as ``parse_instant`` reads it; given empty, refused."""
+
+    default_error_messages = {
+        "invalid": "Give an instant in RFC 3339, e.g. 2026-01-01T00:00:00Z.",
+    }
+
+    def to_python(self, value: Any) -> datetime.datetime | None:
+        if value is None:
+            return None
+        try:
+            return parse_instant(str(value))
+        except ValueError:
+            raise ValidationError(self.error_messages["invalid"], code="invalid") from None
+
+
+class ISODateTimeFilter(django_filters.IsoDateTimeFilter):
+    field_class = ISODateTimeField
+
+
+class StrictDecimalField(forms.DecimalField):
+    """A number; given empty, refused."""
+
+    def to_python(self, value: Any) -> Any:
+        if value == "":
+            raise ValidationError(self.error_messages["invalid"], code="invalid")
+        return super().to_python(value)
+
+
+class StrictNumberFilter(django_filters.NumberFilter):
+    field_class = StrictDecimalField
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
-        kwargs.setdefault("input_formats", ["%Y-%m-%d"])
         super().__init__(*args, **kwargs)
+        # Above 1e50 is refused (django-filter's ``get_max_validator``).
+        document_filter(self, {"type": "number", "maximum": 1e50})
 
 
 class StrictBooleanField(forms.Field):
-    """``true``/``false`` (or ``1``/``0``). Anything else is an error, where Django's
-    ``NullBooleanField`` reads it as "not given" and the filter silently does nothing."""
+    """``true``/``false`` (or ``1``/``0``). Anything else, the empty value included, is an
+    error, where Django's ``NullBooleanField`` reads it as "not given" and the filter
+    silently does nothing."""
 
     default_error_messages = {"invalid": "Use true or false."}
 
     def to_python(self, value: Any) -> bool | None:
-        if value in self.empty_values:
+        if value is None:
             return None
         text = str(value).strip().lower()
         if text in ("true", "1"):
@@ -74,6 +236,12 @@ class StrictBooleanField(forms.Field):
 
 class StrictBooleanFilter(django_filters.BooleanFilter):
     field_class = StrictBooleanField
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # A boolean even when a ``method`` does the filtering, which drf-spectacular would
+        # otherwise document as a string.
+        document_filter(self, {"type": "boolean"})
 
 
 class TrackerFilterBackend(DjangoFilterBackend):

@@ -118,6 +118,14 @@ class TrackerCursorPagination(CursorPagination):
             self.has_next, self.has_previous = beyond, self.keyset is not None
         return self.page
 
+    def check_query(self, request: Request, queryset: Any, view: Any = None) -> None:
+        """Refuse a malformed ``page_size`` or ``cursor`` where no page is cut (a CSV export
+        has every row), as a paged list would: the parameters are documented for both."""
+        self.get_page_size(request)
+        columns = self.get_ordering(request, queryset, view)
+        self.fields = [self.field_of(queryset.model, term) for term in columns]
+        self.decode_cursor(request)
+
     def get_paginated_response_schema(self, schema: dict[str, Any]) -> dict[str, Any]:
         # DRF's own says ``nullable: true``, which OpenAPI 3.1 ignores: the last page's
         # null ``next`` would break generated clients.

@@ -3,9 +3,12 @@ and reads document their ``ETag``."""
 
 from __future__ import annotations
 
+import functools
+import sys
 from typing import Any
 
 from django.core.exceptions import FieldDoesNotExist
+from django.core.validators import RegexValidator
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.plumbing import (
     ResolvedComponent,
@@ -17,7 +20,8 @@ from drf_spectacular.plumbing import (
 from rest_framework import serializers
 from rest_framework.schemas.utils import get_pk_description
 
-from config.api import ID_LOOKUP
+from config.api import ID_LOOKUP, SLUG_LOOKUP
+from config.formats import MoneyField
 from config.problems import PROBLEM_CONTENT_TYPE
 
 
@@ -87,6 +91,25 @@ CSV_SCHEMA = {
 }
 
 
+@functools.cache
+def not_blank_pattern() -> str:
+    """A pattern matching text with a character ``str.strip()`` keeps. DRF strips text before
+    refusing a blank one, so ``minLength: 1`` alone would promise that a lone space (or a
+    unit separator, which Python counts as space) is taken."""
+    spaces = [code for code in range(sys.maxunicode + 1) if chr(code).isspace()]
+    ranges: list[list[int]] = []
+    for code in spaces:
+        if ranges and ranges[-1][1] == code - 1:
+            ranges[-1][1] = code
+        else:
+            ranges.append([code, code])
+    parts = [
+        f"\\u{first:04x}" if first == last else f"\\u{first:04x}-\\u{last:04x}"
+        for first, last in ranges
+    ]
+    return f"[^{''.join(parts)}]"
+
+
 class TrackerAutoSchema(AutoSchema):
     def get_auth(self) -> list[dict[str, Any]]:
         """Reads are public: a safe operation may also be called without credentials."""
@@ -101,7 +124,44 @@ class TrackerAutoSchema(AutoSchema):
         schema: dict[str, Any] = super()._map_serializer_field(field, direction, bypass_extensions)
         if isinstance(field, serializers.ChoiceField) and field.allow_null:
             return self._named_enum(field, direction, schema)
+        if isinstance(field, serializers.ListSerializer | serializers.ListField) and (
+            schema.get("type") == "array"
+        ):
+            if not field.allow_empty:
+                schema["minItems"] = max(schema.get("minItems", 0), 1)
+            min_length = getattr(field, "min_length", None)
+            max_length = getattr(field, "max_length", None)
+            if min_length is not None:
+                schema["minItems"] = max(schema.get("minItems", 0), min_length)
+            if max_length is not None:
+                schema["maxItems"] = max_length
+        if (
+            direction == "request"
+            and isinstance(field, serializers.CharField)
+            and field.trim_whitespace
+            and not field.allow_blank
+            and schema.get("type") == "string"
+            and "pattern" not in schema
+            and not any(isinstance(v, RegexValidator) for v in field.validators)
+        ):
+            schema["pattern"] = not_blank_pattern()
+        if isinstance(field, MoneyField):
+            # drf-spectacular's pattern for a decimal also allows a sign and an empty string.
+            schema["pattern"] = field.pattern
+        if isinstance(field, serializers.SlugField):
+            # Every slug column is constrained to lowercase kebab case (what URLs take), not
+            # the upper case and underscores a Django slug allows.
+            schema["pattern"] = f"^{SLUG_LOOKUP}$"
         return schema
+
+    def _get_parameters(self) -> list[dict[str, Any]]:
+        parameters: list[dict[str, Any]] = super()._get_parameters()
+        for parameter in parameters:
+            # Every page size goes through ``parse_page_size``: a whole number from 1 (one
+            # above the cap is reduced to it).
+            if parameter.get("in") == "query" and parameter["name"] == "page_size":
+                parameter["schema"] = {**parameter["schema"], "minimum": 1}
+        return parameters
 
     def _named_enum(
         self, field: serializers.ChoiceField, direction: Any, schema: dict[str, Any]

@@ -8,7 +8,7 @@ import django_filters
 from django.contrib.postgres.search import SearchQuery, SearchRank
 from django.db.models import F, QuerySet
 
-from config.filters import ISODateFilter, StrictBooleanFilter
+from config.filters import ISODateFilter, ISODateTimeFilter, StrictBooleanFilter, StrictNumberFilter
 from measures.choices import (
     Axis,
     Confidence,
@@ -65,7 +65,7 @@ class MeasureFilterSet(django_filters.FilterSet):
         method="filter_overdue",
         help_text="true: past the target date and not finished; false: the rest.",
     )
-    updated_since = django_filters.IsoDateTimeFilter(
+    updated_since = ISODateTimeFilter(
         field_name="updated_at",
         lookup_expr="gt",
         help_text="Changed after this instant (ISO 8601), e.g. 2026-01-01T00:00:00Z.",
@@ -159,10 +159,10 @@ class FundingLineFilterSet(django_filters.FilterSet):
         field_name="recipient__slug", help_text="Slug of the recipient."
     )
     currency = django_filters.CharFilter(help_text="ISO 4217 code, e.g. GBP.")
-    min_amount = django_filters.NumberFilter(
+    min_amount = StrictNumberFilter(
         field_name="amount", lookup_expr="gte", help_text="At least this amount."
     )
-    max_amount = django_filters.NumberFilter(
+    max_amount = StrictNumberFilter(
         field_name="amount", lookup_expr="lte", help_text="At most this amount."
     )
 

@@ -4,7 +4,6 @@ objects a reader needs; writes name them by slug or id."""
 from __future__ import annotations
 
 import datetime
-from decimal import Decimal
 from typing import Any
 
 from django.utils import timezone
@@ -12,6 +11,7 @@ from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 from rest_framework.reverse import reverse
 
+from config.formats import MoneyField, StrictCharField, StrictTypesMixin
 from measures.choices import (
     AXIS_VALUES,
     FINISHED_STAGES,
@@ -177,7 +177,7 @@ class MeasureRepresentation:
 
 
 @extend_schema_serializer(component_name="Measure")
-class MeasureWriteSerializer(serializers.ModelSerializer):
+class MeasureWriteSerializer(StrictTypesMixin, serializers.ModelSerializer):
     """A measure as written. Its status is not written here: record a status event."""
 
     strategy = serializers.SlugRelatedField(
@@ -241,13 +241,13 @@ class EventCitationWriteSerializer(serializers.Serializer):
     source = serializers.PrimaryKeyRelatedField(  # type: ignore[assignment]
         queryset=Source.objects.all(), help_text="Id of the source, e.g. 12."
     )
-    quote = serializers.CharField(
+    quote = StrictCharField(
         required=False,
         allow_blank=True,
         max_length=10_000,
         help_text="The passage that supports the event.",
     )
-    locator = serializers.CharField(
+    locator = StrictCharField(
         required=False,
         allow_blank=True,
         max_length=300,
@@ -319,7 +319,7 @@ class StatusEventWriteSerializer(serializers.Serializer):
     effective_on = serializers.DateField(
         help_text="When it became true in the world, e.g. 2022-04-06."
     )
-    rationale = serializers.CharField(max_length=10_000, help_text="Why the value changed.")
+    rationale = StrictCharField(max_length=10_000, help_text="Why the value changed.")
     supersedes = serializers.PrimaryKeyRelatedField(
         queryset=StatusEvent.objects.all(),
         required=False,
@@ -329,7 +329,7 @@ class StatusEventWriteSerializer(serializers.Serializer):
     citations = EventCitationWriteSerializer(many=True, allow_empty=False, max_length=50)  # type: ignore[call-arg]
 
 
-class FundingLineSerializer(serializers.ModelSerializer):
+class FundingLineSerializer(StrictTypesMixin, serializers.ModelSerializer):
     url = serializers.HyperlinkedIdentityField(view_name="fundingline-detail")
     strategy = serializers.SlugRelatedField(
         slug_field="slug", queryset=Strategy.objects.all(), help_text="Slug of the strategy."
@@ -355,10 +355,9 @@ class FundingLineSerializer(serializers.ModelSerializer):
         required=False,
         help_text="Slug of the organisation that receives it.",
     )
-    amount = serializers.DecimalField(
+    amount = MoneyField(
         max_digits=15,
         decimal_places=2,
-        min_value=Decimal("0"),
         help_text="In the currency's major unit, as a decimal string, e.g. “40000000.00”.",
     )
 

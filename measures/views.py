@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import datetime
 import hashlib
 from typing import Any
@@ -11,7 +10,6 @@ from django.db.models import Prefetch, QuerySet
 from django.http import Http404, HttpResponseBase, HttpResponseNotModified, StreamingHttpResponse
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
-from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.http import parse_etags, quote_etag
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
@@ -22,6 +20,7 @@ from rest_framework.response import Response
 from rest_framework.reverse import reverse
 
 from config.api import SLUG_LOOKUP, TrackerGenericViewSet, TrackerViewSet, is_csv_request
+from config.filters import INSTANT_OR_DATE_SCHEMA, parse_instant, parse_iso_date
 from config.pagination import TrackerCursorPagination, parse_page_size
 from config.problems import PreconditionFailed, QueryParameterError
 from measures import feed, reports
@@ -62,7 +61,7 @@ AS_OF = OpenApiParameter(
 )
 KNOWN_AT = OpenApiParameter(
     "known_at",
-    OpenApiTypes.DATETIME,
+    INSTANT_OR_DATE_SCHEMA,
     description=(
         "Answer as the tracker knew it at this instant (transaction time), before any later "
         "corrections, e.g. 2024-01-01T00:00:00Z."
@@ -77,46 +76,41 @@ IF_MATCH = OpenApiParameter(
 
 
 def query_date(request: Request, name: str, *, required: bool = False) -> datetime.date | None:
+    """The date given as ``name`` (YYYY-MM-DD), or None when the parameter is absent. Given
+    empty, it is refused rather than read as absent: a client whose variable came out empty
+    would otherwise get today's answer where it asked for another day's."""
     raw = request.query_params.get(name)
-    if raw is None or raw == "":
+    if raw is None:
         if required:
             raise QueryParameterError(
                 {name: ["This parameter is required (a date such as 2019-05-16)."]}
             )
         return None
     try:
-        value = parse_date(raw)
+        return parse_iso_date(raw)
     except ValueError:
-        value = None
-    if value is None:
-        raise QueryParameterError({name: [f"“{raw[:40]}” is not a date; use YYYY-MM-DD."]})
-    return value
+        raise QueryParameterError(
+            {name: [f"“{raw[:40]}” is not a date; use YYYY-MM-DD, e.g. 2019-05-16."]}
+        ) from None
 
 
 def query_instant(request: Request, name: str) -> datetime.datetime | None:
+    """The instant given as ``name`` (RFC 3339, or a date for its first instant in UTC), or
+    None when the parameter is absent; given empty, refused."""
     raw = request.query_params.get(name)
-    if raw is None or raw == "":
+    if raw is None:
         return None
     try:
-        value = parse_datetime(raw)
+        return parse_instant(raw, date_allowed=True)
     except ValueError:
-        value = None
-    if value is None:
-        day = None
-        with contextlib.suppress(ValueError):
-            day = parse_date(raw)
-        if day is None:
-            raise QueryParameterError(
-                {
-                    name: [
-                        f"“{raw[:40]}” is not an instant; use ISO 8601, e.g. 2024-01-01T00:00:00Z."
-                    ]
-                }
-            )
-        value = datetime.datetime.combine(day, datetime.time.min)
-    if timezone.is_naive(value):
-        value = timezone.make_aware(value, datetime.UTC)
-    return value
+        raise QueryParameterError(
+            {
+                name: [
+                    f"“{raw[:40]}” is not an instant; use RFC 3339, e.g. 2024-01-01T00:00:00Z, "
+                    "or a date."
+                ]
+            }
+        ) from None
 
 
 # What a measure's ETag is computed from, as .values() names it.
@@ -230,7 +224,7 @@ class MeasureViewSet(TrackerViewSet):
         # operation's description in the OpenAPI document, hence a comment.
         queryset = self.filter_queryset(self.get_queryset())
         if is_csv_request(request):
-            return self.csv_response(queryset)
+            return self.csv_export(queryset)
         columns: tuple[str, ...] = MEASURE_VALUES
         if getattr(request, "time_travel", False):
             columns += TIME_TRAVEL_VALUES
@@ -472,8 +466,11 @@ class ChangeFeedViewSet(TrackerGenericViewSet):
         parameters=[
             OpenApiParameter(
                 "since",
-                OpenApiTypes.DATETIME,
-                description="Start after this instant (first call), e.g. 2026-01-01T00:00:00Z.",
+                INSTANT_OR_DATE_SCHEMA,
+                description=(
+                    "Start after this instant (first call), e.g. 2026-01-01T00:00:00Z; a date "
+                    "means its first instant in UTC."
+                ),
             ),
             OpenApiParameter(
                 "cursor", str, description="Continue from the `next_cursor` of the previous page."

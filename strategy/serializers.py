@@ -6,17 +6,29 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.core.validators import RegexValidator
 from django.db import models
 from rest_framework import serializers
 
-from strategy.models import Organisation, Source, Strategy
+from config.formats import ResourceLinkField, StrictTypesMixin, StrictURLField
+from strategy.models import SLUG_PATTERN, Organisation, Source, Strategy
+
+# The database refuses any other slug; saying so here names the field in the error.
+validate_kebab_slug = RegexValidator(
+    SLUG_PATTERN,
+    "Use lowercase letters and digits in words joined by single hyphens, e.g. “home-office”.",
+)
 
 
-class ValidatedModelSerializer(serializers.ModelSerializer):
+class ValidatedModelSerializer(StrictTypesMixin, serializers.ModelSerializer):
     """Runs ``Model.full_clean()`` on the would-be instance before saving, so model
     invariants are checked in one place for every way of writing."""
 
     immutable_fields: tuple[str, ...] = ()
+
+    def validate_slug(self, value: str) -> str:
+        validate_kebab_slug(value)
+        return value
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         attrs = super().validate(attrs)
@@ -76,7 +88,7 @@ class StrategyReferenceSerializer(serializers.ModelSerializer):
 
 class OrganisationSerializer(ValidatedModelSerializer):
     immutable_fields = ("slug",)
-    url = serializers.HyperlinkedIdentityField(view_name="organisation-detail", lookup_field="slug")
+    url = ResourceLinkField(view_name="organisation-detail", lookup_field="slug")
 
     class Meta:
         model = Organisation
@@ -86,8 +98,8 @@ class OrganisationSerializer(ValidatedModelSerializer):
 
 
 class SourceSerializer(ValidatedModelSerializer):
-    url = serializers.HyperlinkedIdentityField(view_name="source-detail")
-    link = serializers.URLField(
+    url = ResourceLinkField(view_name="source-detail")
+    link = StrictURLField(
         source="url",
         max_length=1000,
         help_text="Where the evidence can be read, e.g. “https://www.legislation.gov.uk/ukpga/2019/17”.",
@@ -114,13 +126,13 @@ class SourceSerializer(ValidatedModelSerializer):
 
 class StrategySerializer(ValidatedModelSerializer):
     immutable_fields = ("slug",)
-    url = serializers.HyperlinkedIdentityField(view_name="strategy-detail", lookup_field="slug")
+    url = ResourceLinkField(view_name="strategy-detail", lookup_field="slug")
     owner = serializers.SlugRelatedField(
         slug_field="slug",
         queryset=Organisation.objects.all(),
         help_text="Slug of the organisation that published it, e.g. “home-office”.",
     )
-    page = serializers.URLField(
+    page = StrictURLField(
         source="url",
         max_length=500,
         required=False,

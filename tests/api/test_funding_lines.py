@@ -191,17 +191,47 @@ def test_create(editor: APIClient, strategy: Strategy, source: Source) -> None:
     assert line.created_at.year > 2001
 
 
-def test_amount_as_a_json_number_is_taken(
+def test_amount_as_a_json_number_is_refused_with_the_form_to_use(
     editor: APIClient, strategy: Strategy, source: Source
 ) -> None:
-    response = editor.post(URL, line_body(source, amount=3600000.5))
+    """A JSON number is a binary fraction: 0.1 is not a tenth, and beyond 15 digits the
+    pence are lost. Money is a decimal string, as the OpenAPI document says."""
+    problem = assert_validation_problem(
+        editor.post(URL, line_body(source, amount=3600000.5)), pointer="#/amount"
+    )
+    assert "decimal string" in problem["errors"][0]["detail"]
+    assert not FundingLine.objects.exists()
+
+
+def test_amount_as_a_decimal_string_is_kept_to_the_penny(
+    editor: APIClient, strategy: Strategy, source: Source
+) -> None:
+    response = editor.post(URL, line_body(source, amount="9999999999999.99"))
     assert response.status_code == 201, response.json()
-    assert response.json()["amount"] == "3600000.50"
+    assert response.json()["amount"] == "9999999999999.99"
+    assert FundingLine.objects.get().amount == Decimal("9999999999999.99")
 
 
 @pytest.mark.parametrize(
     "amount",
-    ["-1.00", -1, "NaN", "Infinity", "-Infinity", "1e1000", "abc", "", None, "1.001", "1" * 20],
+    [
+        "-1.00",
+        -1,
+        "NaN",
+        "Infinity",
+        "-Infinity",
+        "1e1000",
+        "1E3",
+        "abc",
+        "",
+        " 12.00",
+        "+12.00",
+        "\uff11\uff12",  # full-width digits
+        None,
+        "1.001",
+        "1" * 20,
+        12,
+    ],
 )
 def test_invalid_amounts_are_refused(
     editor: APIClient, strategy: Strategy, source: Source, amount: Any

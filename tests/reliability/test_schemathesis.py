@@ -1,0 +1,388 @@
+"""Schema-driven fuzzing: schemathesis generates requests from the committed ``openapi.yaml``,
+valid ones and invalid ones, sends them to the application in process (WSGI) and checks
+every answer against what the document promises.
+
+Every check schemathesis has for a single response is on: no server error, a documented
+status code, content type and headers, a body matching the documented schema, invalid input
+refused, valid input accepted, missing required headers refused, undeclared methods
+answered 405 with ``Allow``, and authentication not ignored (after a successful write, the
+same request is sent again without the token and with a wrong one, and must be refused).
+
+The database holds the cited seed data plus a few objects of every kind, so that generated
+slugs and ids often name real objects instead of always missing; writes carry the token of
+a researcher who may add and change everything. Each operation runs in a transaction that
+is rolled back afterwards, so what one operation writes never reaches the next.
+
+``FUZZ_EXAMPLES`` (default 100) sets the number of generated cases per operation and
+``FUZZ_SEED`` the seed; ``make fuzz`` runs many more."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import schemathesis
+from django.conf import settings as django_settings
+from django.contrib.auth.models import Permission
+from django.core import signals
+from django.core.cache import cache
+from django.core.management import call_command
+from django.db import close_old_connections
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+from rest_framework.authtoken.models import Token
+from rest_framework.throttling import SimpleRateThrottle
+from schemathesis.config._checks import NEGATIVE_DATA_REJECTION_EXPECTED_STATUSES
+from schemathesis.openapi.checks import RejectedPositiveData
+
+from config.wsgi import application
+from measures.models import FundingLine, Measure, StatusEvent
+from measures.seeding import load_seeds
+from strategy.models import Organisation, Source, Strategy
+from tests.api.conftest import WRITE_PERMISSIONS
+from tests.factories import (
+    FundingLineFactory,
+    MeasureFactory,
+    OrganisationFactory,
+    SourceFactory,
+    StrategyFactory,
+    UserFactory,
+)
+
+EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "100"))
+SEED = int(os.environ.get("FUZZ_SEED", "20180409"))
+
+CONFIG = schemathesis.Config.from_dict(
+    {
+        "seed": SEED,
+        "generation": {
+            # Valid and invalid requests alike.
+            "mode": "all",
+            "max-examples": EXAMPLES,
+            # The same cases on every run: no replay of earlier failures from a local store.
+            "database": "none",
+        },
+        "phases": {
+            "examples": {"enabled": True},
+            "coverage": {"enabled": True},
+            "fuzzing": {"enabled": True},
+        },
+        "checks": {
+            # Every check is on; none is switched off.
+            "enabled": True,
+            # An invalid request may also be refused with 412 where it carries an
+            # ``If-Match`` that is not the current ETag: RFC 9110 (13.2.1) evaluates
+            # preconditions before the content is processed.
+            "negative_data_rejection": {
+                "expected-statuses": [*NEGATIVE_DATA_REJECTION_EXPECTED_STATUSES, "412"]
+            },
+        },
+    }
+)
+
+schema = schemathesis.openapi.from_path(
+    Path(django_settings.BASE_DIR) / "openapi.yaml", config=CONFIG
+)
+schema.app = application
+
+SLUG = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
+
+
+def is_id(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def is_slug(value: Any) -> bool:
+    return isinstance(value, str) and bool(SLUG.fullmatch(value))
+
+
+class World:
+    """What the database holds, by the values a URL or a body names it with."""
+
+    token: str = ""
+    organisations: tuple[str, ...] = ()
+    strategies: tuple[str, ...] = ()
+    measures: tuple[str, ...] = ()
+    sources: tuple[int, ...] = ()
+    funding_lines: tuple[int, ...] = ()
+    events: tuple[tuple[str, int], ...] = ()
+    measures_of: dict[str, tuple[str, ...]] = {}
+    funding_lines_of: dict[str, tuple[int, ...]] = {}
+
+
+WORLD = World()
+
+
+def build_world() -> None:
+    """The seed data, and a second strategy with a measure that has no events, a funding
+    envelope with a line drawn from it, and an organisation that owns and leads nothing."""
+    load_seeds()
+    owner = OrganisationFactory.create(slug="west-midlands-police", kind="police_force")
+    strategy = StrategyFactory.create(slug="knife-crime-plan-2019", owner=owner)
+    measure = MeasureFactory.create(
+        slug="knife-crime-prevention-orders", strategy=strategy, lead_organisation=owner
+    )
+    envelope = FundingLineFactory.create(strategy=strategy, title="Knife crime fund")
+    FundingLineFactory.create(strategy=strategy, measure=measure, parent=envelope)
+    OrganisationFactory.create(slug="youth-endowment-fund", kind="charity")
+    SourceFactory.create()
+    writer = UserFactory.create(username="fuzzing-writer")
+    for name in WRITE_PERMISSIONS:
+        app_label, codename = name.split(".")
+        writer.user_permissions.add(
+            Permission.objects.get(content_type__app_label=app_label, codename=codename)
+        )
+    WORLD.token = Token.objects.create(user=writer).key
+    WORLD.organisations = tuple(
+        Organisation.objects.order_by("slug").values_list("slug", flat=True)
+    )
+    WORLD.strategies = tuple(Strategy.objects.order_by("slug").values_list("slug", flat=True))
+    WORLD.measures = tuple(Measure.objects.order_by("slug").values_list("slug", flat=True))
+    WORLD.sources = tuple(Source.objects.order_by("id").values_list("id", flat=True))
+    WORLD.funding_lines = tuple(FundingLine.objects.order_by("id").values_list("id", flat=True))
+    WORLD.events = tuple(StatusEvent.objects.order_by("id").values_list("measure__slug", "id"))
+    WORLD.measures_of = {
+        slug: tuple(
+            Measure.objects.filter(strategy__slug=slug)
+            .order_by("slug")
+            .values_list("slug", flat=True)
+        )
+        for slug in WORLD.strategies
+    }
+    WORLD.funding_lines_of = {
+        slug: tuple(
+            FundingLine.objects.filter(strategy__slug=slug)
+            .order_by("id")
+            .values_list("id", flat=True)
+        )
+        for slug in WORLD.strategies
+    }
+
+
+def existing_path_parameters(path: str) -> list[dict[str, Any]]:
+    """Path parameters that name real objects for the operation at ``path``."""
+    if path.startswith("/api/v1/measures/{measure_slug}/events/{id}"):
+        return [{"measure_slug": slug, "id": pk} for slug, pk in WORLD.events]
+    if path.startswith("/api/v1/measures/{measure_slug}"):
+        return [{"measure_slug": slug} for slug in WORLD.measures]
+    if path.startswith("/api/v1/measures/{slug}"):
+        return [{"slug": slug} for slug in WORLD.measures]
+    if path.startswith("/api/v1/organisations/{slug}"):
+        return [{"slug": slug} for slug in WORLD.organisations]
+    if path.startswith("/api/v1/strategies/{slug}"):
+        return [{"slug": slug} for slug in WORLD.strategies]
+    if path.startswith("/api/v1/sources/{id}"):
+        return [{"id": pk} for pk in WORLD.sources]
+    if path.startswith("/api/v1/funding-lines/{id}"):
+        return [{"id": pk} for pk in WORLD.funding_lines]
+    return []
+
+
+def is_well_formed(value: Any) -> bool:
+    """A value the document allows where a slug or an id goes. An invalid one (from
+    negative generation) is kept as generated: it is meant to be refused."""
+    return is_id(value) or is_slug(value)
+
+
+@schema.hook
+def flatmap_path_parameters(
+    context: schemathesis.HookContext, path_parameters: dict[str, Any]
+) -> st.SearchStrategy[dict[str, Any]]:
+    """Half the well-formed path parameters name an existing object, the other half are
+    as generated (mostly missing: 404)."""
+    assert context.operation is not None
+    existing = existing_path_parameters(context.operation.path)
+    if not existing or not all(is_well_formed(v) for v in path_parameters.values()):
+        return st.just(path_parameters)
+    return st.one_of(st.just(path_parameters), st.sampled_from(existing))
+
+
+@st.composite
+def referring_to_existing_objects(draw: st.DrawFn, body: dict[str, Any]) -> dict[str, Any]:
+    """``body`` with the objects it names (by slug or id) replaced by stored ones, the
+    measure and the envelope of a funding line taken from its strategy. Only valid values
+    are replaced: an invalid one stays, to be refused."""
+    body = dict(body)
+    strategy = None
+    if is_slug(body.get("strategy")):
+        strategy = body["strategy"] = draw(st.sampled_from(WORLD.strategies))
+    for name in ("owner", "lead_organisation", "funder", "recipient"):
+        if is_slug(body.get(name)):
+            body[name] = draw(st.sampled_from(WORLD.organisations))
+    if is_slug(body.get("measure")):
+        body["measure"] = draw(
+            st.sampled_from(WORLD.measures_of.get(strategy or "") or WORLD.measures)
+        )
+    if is_id(body.get("parent")):
+        lines = WORLD.funding_lines_of.get(strategy or "") or WORLD.funding_lines
+        body["parent"] = draw(st.sampled_from(lines))
+    if is_id(body.get("source")):
+        body["source"] = draw(st.sampled_from(WORLD.sources))
+    if is_id(body.get("supersedes")):
+        body["supersedes"] = draw(st.sampled_from([pk for _, pk in WORLD.events]))
+    if isinstance(body.get("citations"), list):
+        body["citations"] = [
+            {**citation, "source": draw(st.sampled_from(WORLD.sources))}
+            if isinstance(citation, dict) and is_id(citation.get("source"))
+            else citation
+            for citation in body["citations"]
+        ]
+    return body
+
+
+@schema.hook
+def flatmap_body(context: schemathesis.HookContext, body: Any) -> st.SearchStrategy[Any]:
+    """Half the bodies name stored objects where they name any, so that writes can succeed."""
+    if not isinstance(body, dict):
+        return st.just(body)
+    return st.one_of(st.just(body), referring_to_existing_objects(body))
+
+
+# What the server refuses for reasons a JSON Schema cannot state, by the words of its
+# problem documents. A schema-valid request refused for any other reason fails the run.
+UNSTATABLE_RULES = re.compile(
+    "|".join(
+        [
+            # A reference to an object that is not stored, or a second object with a
+            # unique value already taken.
+            r"does not exist\.$",
+            r"already exists\.$",
+            # Slugs are fixed once created; a PUT or PATCH may only repeat them.
+            r"cannot be changed once created\.$",
+            # PostgreSQL cannot store text holding NUL.
+            r"NUL character|Null characters are not allowed",
+            # Cursors are opaque: only the ones the API hands out are valid.
+            r"cursor is not valid",
+            # Rules across fields or across stored rows.
+            r"must not be after `to`",
+            r"period cannot end before it starts",
+            r"belongs to another (strategy|measure)",
+            r"quoted passage or a locator|Quote the passage",
+            r"cannot move from",
+            r"cannot be in the future",
+            r"Say why the value changed",
+            r"is not a (stage|verdict|confidence);",
+            r"already been corrected|must be one too",
+            r"cannot be drawn from itself|are drawn from this one|funding lines in its strategy",
+        ]
+    )
+)
+
+
+def refused_for_unstatable_rules(response: schemathesis.Response) -> bool:
+    """A 412 for an ``If-Match`` that is not the current ETag, or a 400 whose every error
+    is one of ``UNSTATABLE_RULES``."""
+    try:
+        problem = response.json()
+    except ValueError:
+        return False
+    if not isinstance(problem, dict):
+        return False
+    if response.status_code == 412:
+        return str(problem.get("type", "")).endswith("/stale-version/")
+    errors = problem.get("errors")
+    return (
+        response.status_code == 400
+        and isinstance(errors, list)
+        and bool(errors)
+        and all(UNSTATABLE_RULES.search(str(error.get("detail", ""))) for error in errors)
+    )
+
+
+@schema.hook
+def filter_failure(
+    context: schemathesis.HookContext,
+    failure: Any,
+    case: schemathesis.Case,
+    response: schemathesis.Response,
+) -> bool:
+    """Every failure counts, but a schema-valid request refused for a rule the document
+    cannot state (``positive_data_acceptance`` otherwise expects it accepted)."""
+    return not (
+        isinstance(failure, RejectedPositiveData) and refused_for_unstatable_rules(response)
+    )
+
+
+@schema.auth(refresh_interval=None).apply_to(method=["POST", "PUT", "PATCH"])
+class WriterToken:
+    """The token of a researcher who may add and change everything. Reads stay anonymous
+    (or carry whatever credentials schemathesis generates for them)."""
+
+    def get(self, case: schemathesis.Case, context: schemathesis.AuthContext) -> str:
+        return WORLD.token
+
+    def set(self, case: schemathesis.Case, data: str, context: schemathesis.AuthContext) -> None:
+        case.headers["Authorization"] = f"Token {data}"
+
+
+@pytest.fixture(scope="module")
+def world(
+    django_db_setup: None, django_db_blocker: Any, request: pytest.FixtureRequest
+) -> Iterator[World]:
+    """Committed for the whole module, so that the change feed (which shows only finished
+    transactions) has something to show; emptied afterwards as a transactional test is."""
+    with django_db_blocker.unblock():
+        build_world()
+        try:
+            yield WORLD
+        finally:
+            call_command("flush", interactive=False, verbosity=0)
+    capture = request.config.pluginmanager.get_plugin("capturemanager")
+    if capture is not None and CASES:
+        with capture.global_and_fixture_disabled():
+            print(
+                f"\nschemathesis: {len(CASES)} operations, {sum(CASES.values())} cases "
+                f"({min(CASES.values())} to {max(CASES.values())} per operation), "
+                f"{sum(REQUESTS.values())} requests; seed {SEED}, max_examples {EXAMPLES}"
+            )
+
+
+@pytest.fixture
+def fuzzing(
+    world: World, db: None, settings: Any, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[None]:
+    """No throttling (thousands of requests a minute are the point), and requests served in
+    the test's transaction: Django's request signals would otherwise close the connection
+    after each response, as they do for a real server."""
+    rates = {"anon": None, "user": None}
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": rates}
+    # The throttle classes read the rates once, when DRF is imported.
+    monkeypatch.setattr(SimpleRateThrottle, "THROTTLE_RATES", rates)
+    cache.clear()
+    signals.request_started.disconnect(close_old_connections)
+    signals.request_finished.disconnect(close_old_connections)
+    try:
+        yield
+    finally:
+        signals.request_started.connect(close_old_connections)
+        signals.request_finished.connect(close_old_connections)
+        cache.clear()
+
+
+# Cases generated per operation in this run, reported when the module ends.
+CASES: Counter[str] = Counter()
+REQUESTS: Counter[str] = Counter()
+
+
+@schema.hook
+def after_call(
+    context: schemathesis.HookContext, case: schemathesis.Case, response: schemathesis.Response
+) -> None:
+    REQUESTS[case.operation.label] += 1
+
+
+@schema.parametrize()
+# The fixtures are meant to be shared by all of an operation's cases. Hypothesis's own
+# defaults as the base, so that the suite's profile does not override the counts above.
+@settings(
+    settings.get_profile("default"),
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+def test_the_api_keeps_the_promises_of_openapi_yaml(case: schemathesis.Case, fuzzing: None) -> None:
+    CASES[case.operation.label] += 1
+    case.call_and_validate()
