@@ -53,6 +53,7 @@ MODES: dict[str, dict[str, Any]] = {
         "memory_requests": 5_000,
         "import_measures": 500,
         "import_event_measures": 100,
+        "restore_measures": 10_000,
         "csv_downloads": 3,
     },
     "full": {
@@ -62,6 +63,7 @@ MODES: dict[str, dict[str, Any]] = {
         "memory_requests": 100_000,
         "import_measures": 10_000,
         "import_event_measures": 1_000,
+        "restore_measures": 100_000,
         "csv_downloads": 3,
     },
 }
@@ -784,6 +786,84 @@ def bulk_import(args: argparse.Namespace) -> dict[str, Any]:
     return result
 
 
+def with_database(url: str, name: str) -> str:
+    """``url`` with its database name replaced by ``name``."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(path=f"/{name}"))
+
+
+def bulk_restore(url: str, args: argparse.Namespace) -> dict[str, Any]:
+    """A whole deployment moved: ``export_data`` of ``--restore-measures`` generated measures
+    with their events, citations and funding, then ``import_data`` of that file into a new,
+    migrated, empty database, timed as a command (Python start-up and reading the JSON
+    included). Two scratch databases on the bench server, dropped afterwards."""
+    import psycopg
+
+    from bench import generate
+
+    names = ("bench_restore_source", "bench_restore_target")
+    urls = [with_database(url, name) for name in names]
+    with psycopg.connect(url, autocommit=True) as admin:
+        for name in names:
+            admin.execute(f"DROP DATABASE IF EXISTS {name}")
+            admin.execute(f"CREATE DATABASE {name}")
+    try:
+        for scratch in urls:
+            migrate(scratch)
+        say(f"bulk restore: generating {args.restore_measures:,} measures to export")
+        generate.run(urls[0], measures=args.restore_measures, seed=args.seed, do_reset=True)
+        dump = BASE_DIR / ".data" / "bench" / f"restore-{size_label(args.restore_measures)}.json"
+        dump.parent.mkdir(parents=True, exist_ok=True)
+        started = time.perf_counter()
+        subprocess.run(
+            [PYTHON, "manage.py", "export_data", "--indent", "0", "--output", str(dump)],
+            cwd=BASE_DIR,
+            env=django_environment(urls[0], "config.settings"),
+            check=True,
+        )
+        export_seconds = time.perf_counter() - started
+        megabytes = dump.stat().st_size / 1e6
+        say(f"bulk restore: importing {megabytes:,.0f} MB")
+        started = time.perf_counter()
+        subprocess.run(
+            [PYTHON, "manage.py", "import_data", str(dump)],
+            cwd=BASE_DIR,
+            env=django_environment(urls[1], "config.settings"),
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
+        import_seconds = time.perf_counter() - started
+        with psycopg.connect(urls[1]) as target:
+            counts = {
+                table: int(target.execute(f"SELECT count(*) FROM {table}").fetchone()[0])  # type: ignore[index]
+                for table in (
+                    "measures_measure",
+                    "measures_statusevent",
+                    "measures_eventcitation",
+                    "measures_fundingline",
+                )
+            }
+        dump.unlink()
+    finally:
+        with psycopg.connect(url, autocommit=True) as admin:
+            for name in names:
+                admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    rows = sum(counts.values())
+    return {
+        "measures": counts["measures_measure"],
+        "events": counts["measures_statusevent"],
+        "citations": counts["measures_eventcitation"],
+        "funding_lines": counts["measures_fundingline"],
+        "megabytes": round(megabytes, 1),
+        "export_seconds": round(export_seconds, 1),
+        "import_seconds": round(import_seconds, 1),
+        "rows_per_second": round(rows / import_seconds),
+        "path": "manage.py export_data, then manage.py import_data into an empty database",
+    }
+
+
 # The hot reads of dashboards and generated clients: what a worker serves all day.
 MEMORY_MIX = (
     "list, first page",
@@ -900,6 +980,15 @@ def report(results: dict[str, Any]) -> str:
             f"100,000 measures with 5 events each would take "
             f"~{imported['projected_seconds_100k_with_5_events']:,} s"
         )
+    if restored := results.get("restore"):
+        lines.append(
+            f"Bulk restore: {restored['measures']:,} measures with {restored['events']:,} "
+            f"events, {restored['citations']:,} citations and {restored['funding_lines']:,} "
+            f"funding lines ({restored['megabytes']:,} MB of JSON) loaded in "
+            f"{restored['import_seconds']} s = "
+            f"{restored['rows_per_second']:,} rows/s via {restored['path']} (export "
+            f"{restored['export_seconds']} s)"
+        )
     if memory := results.get("memory"):
         lines.append(
             f"Memory: {memory['requests']:,} requests against 1 worker ({memory['errors']} errors "
@@ -928,13 +1017,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--import-measures", type=int)
     parser.add_argument("--import-event-measures", type=int)
     parser.add_argument("--csv-downloads", type=int)
+    parser.add_argument(
+        "--restore-measures", type=int, help="measures exported and imported by the restore"
+    )
     parser.add_argument("--generate", action="store_true", help="generate the data again")
     parser.add_argument("--seed", type=int, default=2018)
     parser.add_argument(
         "--only", help="comma-separated words: run the endpoints whose name has one"
     )
     parser.add_argument(
-        "--skip", default="", help="comma-separated sections to skip: load,csv,import,memory"
+        "--skip",
+        default="",
+        help="comma-separated sections to skip: load,csv,import,restore,memory",
     )
     parser.add_argument("--database-url", help="use this database instead of .data/bench-<size>")
     parser.add_argument("--keep-db", action="store_true", help="leave the bench server running")
@@ -997,6 +1091,9 @@ def main(argv: list[str] | None = None) -> int:
                 save(results, out)
         if "import" not in skip:
             results["import"] = bulk_import(args)
+            save(results, out)
+        if "restore" not in skip:
+            results["restore"] = bulk_restore(url, args)
             save(results, out)
         if "memory" not in skip:
             results["memory"] = memory_run(url, chosen, args)

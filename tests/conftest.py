@@ -3,6 +3,7 @@ from __future__ import annotations
 import datetime
 import os
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,6 +17,10 @@ from tests.factories import MeasureFactory, SourceFactory
 # Hashing a test user's password with the production hasher costs most of a second; the
 # tests are about permissions, not password storage.
 django_settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+# Tests serve static files from the finders; WhiteNoise still looks for the collectstatic
+# folder, and warns on every request handler it builds when there is none.
+Path(django_settings.STATIC_ROOT).mkdir(parents=True, exist_ok=True)
 
 # Property tests run a bounded number of examples in the suite; HYPOTHESIS_PROFILE=deep
 # runs many more.
