@@ -107,7 +107,7 @@ class TrackerCursorPagination(CursorPagination):
         ordering = reversed_ordering(self.columns) if going_back else self.columns
         queryset = queryset.order_by(*ordering)
         if self.keyset is not None:
-            queryset = queryset.filter(after(ordering, self.keyset.position))
+            queryset = queryset.filter(after(ordering, self.keyset.position, self.fields))
         rows = list(queryset[: self.page_size + 1])
         self.page = rows[: self.page_size]
         beyond = len(rows) > self.page_size
@@ -219,14 +219,22 @@ def reversed_ordering(ordering: Iterable[str]) -> tuple[str, ...]:
     )
 
 
-def after(ordering: Iterable[str], position: Iterable[Any]) -> models.Q:
-    """Rows that come strictly after ``position`` in ``ordering``, as PostgreSQL sorts:
-    ascending puts nulls last, descending puts them first."""
+def after(
+    ordering: Iterable[str],
+    position: Iterable[Any],
+    fields: Iterable[models.Field[Any, Any]],
+) -> models.Q:
+    """Rows that come strictly after ``position`` in ``ordering`` (whose columns are
+    ``fields``), as PostgreSQL sorts: ascending puts nulls last, descending puts them
+    first. A column that cannot be null gets no ``IS NULL`` branch, which would keep
+    PostgreSQL from reading its index as a range."""
     condition = models.Q(pk__in=[])
     equal_so_far = models.Q()
-    for term, value in zip(ordering, position, strict=True):
+    for term, value, field in zip(ordering, position, fields, strict=True):
         name = term.removeprefix("-")
-        if term.startswith("-"):
+        if not field.null:
+            beyond = models.Q(**{f"{name}__lt" if term.startswith("-") else f"{name}__gt": value})
+        elif term.startswith("-"):
             beyond = (
                 models.Q(**{f"{name}__isnull": False})
                 if value is None
