@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import connection
-from django.db.models import F, Model, Prefetch, Q, QuerySet
+from django.db.models import F, IntegerField, Model, Prefetch, Q, QuerySet, Value
 from django.db.models.fields.tuple_lookups import Tuple, TupleGreaterThan
 
 from measures.models import EventCitation, FundingLine, Measure, StatusEvent
@@ -97,17 +97,36 @@ def _after(kind: Kind, cursor: Cursor) -> Q | TupleGreaterThan:
 def read(*, since: datetime.datetime | None, cursor: Cursor | None, limit: int) -> dict[str, Any]:
     """One page of changes after ``cursor`` (or, on a first call, recorded after ``since``)."""
     done_below = horizon()
-    found: list[tuple[Cursor, str, Model]] = []
+    # The page's positions first, in one statement from the three tables alone: each
+    # part reads its first rows off the (change_xid, id) index. Only the rows of the page
+    # are then loaded whole, with what they show.
+    parts = []
     for kind in KINDS:
-        rows = kind.queryset().filter(change_xid__lt=done_below)
+        model = kind.queryset().model
+        positions = model._default_manager.filter(change_xid__lt=done_below)
         if cursor is not None:
-            rows = rows.filter(_after(kind, cursor))
+            positions = positions.filter(_after(kind, cursor))
         elif since is not None:
-            rows = rows.filter(**{f"{kind.stamp}__gt": since})
-        for row in rows.order_by("change_xid", "pk")[: limit + 1]:
-            found.append((Cursor(row.change_xid, kind.rank, row.pk), kind.name, row))
-    found.sort(key=lambda item: item[0])
-    page, has_more = found[:limit], len(found) > limit
+            positions = positions.filter(**{f"{kind.stamp}__gt": since})
+        parts.append(
+            positions.annotate(rank=Value(kind.rank, output_field=IntegerField()))
+            .order_by("change_xid", "pk")
+            .values_list("change_xid", "rank", "pk")[: limit + 1]
+        )
+    first, *others = parts
+    ordered = first.union(*others, all=True).order_by("change_xid", "rank", "id")
+    positions_found = [Cursor(xid, rank, pk) for xid, rank, pk in ordered[: limit + 1]]
+    has_more = len(positions_found) > limit
+    wanted = positions_found[:limit]
+    loaded = {
+        kind.rank: kind.queryset().in_bulk([p.id for p in wanted if p.rank == kind.rank])
+        for kind in KINDS
+        if any(p.rank == kind.rank for p in wanted)
+    }
+    page: list[tuple[Cursor, str, Model]] = [
+        (position, KINDS[position.rank].name, loaded[position.rank][position.id])
+        for position in wanted
+    ]
     if has_more:
         position = page[-1][0]
     else:
