@@ -310,6 +310,24 @@ def test_as_of_gives_each_measure_its_status_on_that_date(
     assert rows["acid"]["is_overdue"] is False
 
 
+def test_a_single_measure_as_of_a_date_and_its_revalidation(
+    anonymous: APIClient, world: World
+) -> None:
+    then = anonymous.get(f"{URL}acid/", {"as_of": "2019-05-10"})
+    now = anonymous.get(f"{URL}acid/")
+    body = then.json()
+    assert (body["stage"], body["stage_since"]) == ("legislating", "2018-06-20")
+    assert (body["verdict"], body["confidence"]) == ("in_the_works", "amber_green")
+    # Each date has its own validator, and each revalidates to 304 with it.
+    assert then["ETag"] != now["ETag"]
+    revalidated = anonymous.get(
+        f"{URL}acid/", {"as_of": "2019-05-10"}, headers={"If-None-Match": then["ETag"]}
+    )
+    assert revalidated.status_code == 304
+    assert revalidated["ETag"] == then["ETag"]
+    assert anonymous.get(f"{URL}acid/", headers={"If-None-Match": then["ETag"]}).status_code == 200
+
+
 def test_as_of_before_anything_happened(anonymous: APIClient, world: World) -> None:
     rows = anonymous.get(URL, {"as_of": "2017-01-01"}).json()["results"]
     assert {(row["stage"], row["stage_since"], row["verdict"]) for row in rows} == {
