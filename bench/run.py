@@ -51,6 +51,7 @@ MODES: dict[str, dict[str, Any]] = {
         "rounds": 3,
         "seconds": 2.0,
         "memory_requests": 5_000,
+        "memory_warmup": 1_000,
         "import_measures": 500,
         "import_event_measures": 100,
         "restore_measures": 10_000,
@@ -61,6 +62,7 @@ MODES: dict[str, dict[str, Any]] = {
         "rounds": 5,
         "seconds": 5.0,
         "memory_requests": 100_000,
+        "memory_warmup": 10_000,
         "import_measures": 10_000,
         "import_event_measures": 1_000,
         "restore_measures": 100_000,
@@ -876,31 +878,58 @@ MEMORY_MIX = (
 
 
 def memory_run(url: str, chosen: list[Endpoint], args: argparse.Namespace) -> dict[str, Any]:
-    """Many requests of the hot reads against one worker: its RSS after a warm-up and at
-    the end."""
-    say(f"memory: {args.memory_requests:,} requests against one worker")
+    """Many requests of the hot reads against one worker. The worker first serves
+    ``--memory-warmup`` requests (its caches fill: prepared statements, compiled
+    queries, the allocator's pools), then ``--memory-requests`` more in ten parts, its RSS
+    read after each: growth that goes on part after part is a leak, growth that stops is
+    warming up."""
+    say(
+        f"memory: {args.memory_warmup:,} warm-up requests, then "
+        f"{args.memory_requests:,} against one worker"
+    )
     mix: list[Request] = []
     for endpoint in chosen:
         if endpoint.name in MEMORY_MIX:
             mix.extend(endpoint.product[:10])
+    parts = 10
+    statuses: dict[str, int] = {}
+    requests = errors = 0
+    seconds = 0.0
+    peak = 0
     with Server("memory", "config.settings", url, workers=1) as server:
         drive(server, mix, concurrency=2, total=500, expect="200,304")
         (pid,) = server.worker_pids()
-        start = memory_kb(pid)
-        result, peak = drive(
-            server, mix, concurrency=2, total=args.memory_requests, expect="200,304"
-        )
-        end = memory_kb(pid)
-    growth = (end["VmRSS"] - start["VmRSS"]) / start["VmRSS"] * 100
+        after_500 = memory_kb(pid)["VmRSS"]
+        drive(server, mix, concurrency=2, total=args.memory_warmup, expect="200,304")
+        start = memory_kb(pid)["VmRSS"]
+        series = [start]
+        for _ in range(parts):
+            result, part_peak = drive(
+                server, mix, concurrency=2, total=args.memory_requests // parts, expect="200,304"
+            )
+            series.append(memory_kb(pid)["VmRSS"])
+            peak = max(peak, part_peak)
+            requests += result["requests"]
+            errors += result["errors"]
+            seconds += result["seconds"]
+            for status, count in result["statuses"].items():
+                statuses[status] = statuses.get(status, 0) + count
+    end = series[-1]
+    middle = series[parts // 2]
     return {
-        "requests": result["requests"],
-        "errors": result["errors"],
-        "statuses": result["statuses"],
-        "seconds": round(result["seconds"], 1),
-        "rss_start_mb": round(start["VmRSS"] / 1024, 1),
-        "rss_end_mb": round(end["VmRSS"] / 1024, 1),
-        "rss_peak_mb": round(max(peak, end.get("VmHWM", 0)) / 1024, 1),
-        "growth_percent": round(growth, 1),
+        "requests": requests,
+        "warmup_requests": 500 + args.memory_warmup,
+        "errors": errors,
+        "statuses": statuses,
+        "seconds": round(seconds, 1),
+        "rss_after_500_mb": round(after_500 / 1024, 1),
+        "rss_start_mb": round(start / 1024, 1),
+        "rss_end_mb": round(end / 1024, 1),
+        "rss_peak_mb": round(max(peak, end) / 1024, 1),
+        "rss_series_mb": [round(value / 1024, 1) for value in series],
+        "growth_percent": round((end - start) / start * 100, 1),
+        "growth_second_half_percent": round((end - middle) / middle * 100, 1),
+        "growth_from_500_percent": round((end - after_500) / after_500 * 100, 1),
         "urls": len(mix),
     }
 
@@ -991,11 +1020,15 @@ def report(results: dict[str, Any]) -> str:
         )
     if memory := results.get("memory"):
         lines.append(
-            f"Memory: {memory['requests']:,} requests against 1 worker ({memory['errors']} errors "
+            f"Memory: {memory['requests']:,} requests against 1 worker after "
+            f"{memory['warmup_requests']:,} warm-up requests ({memory['errors']} errors "
             f"{memory['statuses'] if memory['errors'] else ''}, "
             f"{memory['seconds']} s): RSS {memory['rss_start_mb']} MB after warm-up, "
-            f"{memory['rss_end_mb']} MB at the end ({memory['growth_percent']:+.1f}%), "
-            f"peak {memory['rss_peak_mb']} MB"
+            f"{memory['rss_end_mb']} MB at the end ({memory['growth_percent']:+.1f}%; "
+            f"{memory['growth_second_half_percent']:+.1f}% over the second half; "
+            f"{memory['growth_from_500_percent']:+.1f}% from {memory['rss_after_500_mb']} MB "
+            f"after the first 500), peak {memory['rss_peak_mb']} MB; RSS after each tenth: "
+            + ", ".join(f"{value:g}" for value in memory["rss_series_mb"][1:])
         )
     if generated := results.get("generation"):
         lines.append(f"Data generation: {generated}")
@@ -1014,6 +1047,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--concurrency", type=int, default=4, help="connections (default 4)")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers (default 2)")
     parser.add_argument("--memory-requests", type=int)
+    parser.add_argument(
+        "--memory-warmup", type=int, help="requests before the memory run's first reading"
+    )
     parser.add_argument("--import-measures", type=int)
     parser.add_argument("--import-event-measures", type=int)
     parser.add_argument("--csv-downloads", type=int)
