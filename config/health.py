@@ -9,7 +9,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 
-from config.problems import DATABASE_RETRY_AFTER_SECONDS, problem_response
+from config.api.problems import DATABASE_RETRY_AFTER_SECONDS, problem_response
 
 
 @never_cache

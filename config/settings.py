@@ -94,6 +94,7 @@ INSTALLED_APPS = [
     "pghistory",
     "pghistory.admin",
     "import_export",
+    "config.api",
     "strategy",
     "measures",
 ]
@@ -116,7 +117,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     # Innermost: a POST with an Idempotency-Key runs in one transaction with its record.
-    "config.idempotency.IdempotencyMiddleware",
+    "config.api.idempotency.IdempotencyMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -232,6 +233,10 @@ STORAGES = {
 if env("DJANGO_STATIC_ROOT"):
     STATIC_ROOT = Path(env("DJANGO_STATIC_ROOT"))
 
+# How long a POST's Idempotency-Key and its response are kept: a retry within this many hours
+# replays the response; `manage.py purge_idempotency_keys` deletes older records.
+IDEMPOTENCY_KEY_RETENTION_HOURS = int(env("IDEMPOTENCY_KEY_RETENTION_HOURS", "24"))
+
 # Request limits: a body over DATA_UPLOAD_MAX_MEMORY_SIZE is refused with 413.
 DATA_UPLOAD_MAX_MEMORY_SIZE = int(env("DJANGO_MAX_BODY_BYTES", str(1024 * 1024)))
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 1000
@@ -255,16 +260,13 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["config.permissions.ModelPermissionsOrReadOnly"],
+    "DEFAULT_PERMISSION_CLASSES": ["config.api.permissions.ModelPermissionsOrReadOnly"],
     # JSON only: form parsers make code generators emit clients that cannot send JSON.
-    "DEFAULT_PARSER_CLASSES": ["config.formats.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["config.api.parsers.JSONParser"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_FILTER_BACKENDS": [
-        "django_filters.rest_framework.DjangoFilterBackend",
-        "rest_framework.filters.OrderingFilter",
-    ],
-    "DEFAULT_SCHEMA_CLASS": "config.schema.TrackerAutoSchema",
-    "EXCEPTION_HANDLER": "config.problems.api_exception_handler",
+    # Filtering and pagination are set on the API's base view set (config/api/views.py).
+    "DEFAULT_SCHEMA_CLASS": "config.api.schema.TrackerAutoSchema",
+    "EXCEPTION_HANDLER": "config.api.problems.api_exception_handler",
     "DEFAULT_THROTTLE_CLASSES": [
         "rest_framework.throttling.AnonRateThrottle",
         "rest_framework.throttling.UserRateThrottle",
@@ -280,7 +282,7 @@ REST_FRAMEWORK = {
 SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
-        "config.schema.reference_parameter_enums",
+        "config.api.schema.reference_parameter_enums",
     ],
     "TITLE": "Policy Measure Tracker API",
     "DESCRIPTION": (

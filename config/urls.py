@@ -9,8 +9,9 @@ from drf_spectacular.views import (
 )
 from rest_framework.routers import DefaultRouter
 
-from config import health, problems
-from config.api import SLUG_LOOKUP
+from config import health
+from config.api import problems
+from config.api.views import SLUG_LOOKUP
 from measures.views import (
     ChangeFeedViewSet,
     FundingLineViewSet,
@@ -45,7 +46,7 @@ urlpatterns = [
     path("api/problems/<slug:slug>/", problems.describe_problem_type, name="problem-type"),
 ]
 
-handler400 = "config.problems.bad_request"
-handler403 = "config.problems.permission_denied"
-handler404 = "config.problems.not_found"
-handler500 = "config.problems.server_error"
+handler400 = "config.api.problems.bad_request"
+handler403 = "config.api.problems.permission_denied"
+handler404 = "config.api.problems.not_found"
+handler500 = "config.api.problems.server_error"

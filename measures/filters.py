@@ -8,7 +8,12 @@ import django_filters
 from django.contrib.postgres.search import SearchQuery, SearchRank
 from django.db.models import F, QuerySet
 
-from config.filters import ISODateFilter, ISODateTimeFilter, StrictBooleanFilter, StrictNumberFilter
+from config.api.filters import (
+    ISODateFilter,
+    ISODateTimeFilter,
+    StrictBooleanFilter,
+    StrictNumberFilter,
+)
 from measures.choices import (
     Axis,
     Confidence,

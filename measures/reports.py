@@ -22,7 +22,7 @@ from django.db.models import (
 )
 from django.http import StreamingHttpResponse
 
-from config.api import stream_copy_csv
+from config.api.csv_export import stream_copy_csv
 from measures.choices import Axis, Confidence, FundingPhase, Stage, Verdict
 from measures.models import EventCitation, FundingLine, Measure, StatusEvent
 from strategy.models import Strategy

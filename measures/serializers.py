@@ -11,7 +11,7 @@ from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 from rest_framework.reverse import reverse
 
-from config.formats import MoneyField, StrictCharField, StrictTypesMixin
+from config.api.fields import MoneyField, StrictCharField, StrictTypesMixin
 from measures.choices import (
     AXIS_VALUES,
     FINISHED_STAGES,

@@ -21,10 +21,11 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.reverse import reverse
 
-from config.api import SLUG_LOOKUP, TrackerGenericViewSet, TrackerViewSet, is_csv_request
-from config.filters import INSTANT_OR_DATE_SCHEMA, parse_instant, parse_iso_date
-from config.pagination import TrackerCursorPagination, parse_page_size
-from config.problems import PreconditionFailed, QueryParameterError
+from config.api.conditional import representation_etag
+from config.api.filters import INSTANT_OR_DATE_SCHEMA, parse_instant, parse_iso_date
+from config.api.pagination import TrackerCursorPagination, parse_page_size
+from config.api.problems import PreconditionFailed, QueryParameterError
+from config.api.views import SLUG_LOOKUP, TrackerGenericViewSet, TrackerViewSet, is_csv_request
 from measures import feed, reports
 from measures.filters import (
     FundingLineFilterSet,
@@ -386,7 +387,7 @@ class MeasureEventViewSet(TrackerViewSet):
             kwargs={"measure_slug": measure.slug, "pk": event.pk},
             request=request,
         )
-        headers = {"Location": location, "ETag": self.representation_etag(body)}
+        headers = {"Location": location, "ETag": representation_etag(body)}
         return Response(body, status=status.HTTP_201_CREATED, headers=headers)
 
 

@@ -1,5 +1,6 @@
 """The release step, run by ``scripts/entrypoint.sh`` before the app starts: wait for the
-database, apply the migrations, and with ``SEED_DATA=1`` load the seed data.
+database, apply the migrations, purge expired idempotency records, and with
+``SEED_DATA=1`` load the seed data.
 
 It holds a PostgreSQL advisory lock throughout, so that several app containers starting
 at once release one after another instead of racing on the same migrations. Progress is
@@ -62,6 +63,9 @@ def main() -> int:
             len(pending),
             extra={"migrations": [f"{m.app_label}.{m.name}" for m, _ in pending]},
         )
+        output = StringIO()
+        call_command("purge_idempotency_keys", stdout=output)
+        log.info(output.getvalue().strip())
         if os.environ.get("SEED_DATA") == "1":
             output = StringIO()
             call_command("seed", stdout=output)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import django_filters
 from django.db.models import Q, QuerySet
 
-from config.filters import ISODateFilter
+from config.api.filters import ISODateFilter
 from strategy.choices import OrganisationKind, SourceKind
 from strategy.models import Organisation, Source, Strategy
 

@@ -10,7 +10,7 @@ from django.core.validators import RegexValidator
 from django.db import models
 from rest_framework import serializers
 
-from config.formats import ResourceLinkField, StrictTypesMixin, StrictURLField
+from config.api.fields import ResourceLinkField, StrictTypesMixin, StrictURLField
 from strategy.models import SLUG_PATTERN, Organisation, Source, Strategy
 
 # The database refuses any other slug; saying so here names the field in the error.

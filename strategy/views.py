@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.db.models import Count
 
-from config.api import SLUG_LOOKUP, TrackerViewSet
+from config.api.views import SLUG_LOOKUP, TrackerViewSet
 from strategy.filters import OrganisationFilterSet, SourceFilterSet, StrategyFilterSet
 from strategy.models import Organisation, Source, Strategy
 from strategy.serializers import OrganisationSerializer, SourceSerializer, StrategySerializer

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.http import QueryDict
 
-from config.filters import requested_filterset
+from config.api.filters import requested_filterset
 from measures.filters import MeasureFilterSet
 
 

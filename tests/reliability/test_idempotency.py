@@ -3,6 +3,8 @@ same answer; the same key for another request is refused."""
 
 from __future__ import annotations
 
+import datetime
+import io
 import json
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -10,10 +12,13 @@ from typing import Any
 import httpx
 import pytest
 from django.contrib.auth.models import Permission
+from django.core.management import call_command
+from django.utils import timezone
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from measures.models import IdempotencyRecord, Measure
+from config.api.models import IdempotencyRecord
+from measures.models import Measure
 from tests.factories import StrategyFactory, UserFactory
 
 
@@ -99,6 +104,25 @@ class TestIdempotencyKey:
         assert response.status_code == 400
         assert response["Content-Type"] == "application/problem+json"
         assert not Measure.objects.exists()
+
+
+    def test_a_key_expires_after_the_retention_period(self, settings: Any) -> None:
+        """``purge_idempotency_keys`` deletes records older than the retention period;
+        the same key then makes a new request."""
+        settings.IDEMPOTENCY_KEY_RETENTION_HOURS = 24
+        client = client_for(writer_token())
+        post(client, measure_body(), "old-key")
+        post(client, measure_body(slug="recent", title="Recent"), "recent-key")
+        IdempotencyRecord.objects.filter(key="old-key").update(
+            created_at=timezone.now() - datetime.timedelta(hours=25)
+        )
+        output = io.StringIO()
+        call_command("purge_idempotency_keys", stdout=output)
+        assert "Deleted 1 idempotency record(s) older than 24 hours." in output.getvalue()
+        assert list(IdempotencyRecord.objects.values_list("key", flat=True)) == ["recent-key"]
+        again = post(client, measure_body(slug="new-body", title="New body"), "old-key")
+        assert again.status_code == 201
+        assert "Idempotent-Replayed" not in again
 
 
 @pytest.mark.django_db(transaction=True)

@@ -19,8 +19,8 @@ from rest_framework import filters
 from rest_framework.request import Request
 from rest_framework.settings import api_settings
 
-from config.pagination import total_ordering
-from config.problems import QueryParameterError
+from config.api.pagination import total_ordering
+from config.api.problems import QueryParameterError
 
 
 def _invalid_ordering(allowed: Iterable[str]) -> QueryParameterError:
@@ -289,6 +289,10 @@ class TrackerFilterBackend(DjangoFilterBackend):
         if filterset_class is None:
             return None
         names = frozenset(request.query_params.keys()).intersection(filterset_class.base_filters)
+        if not names:
+            # Nothing to filter by: no filter set is built at all, which costs a plain page
+            # more than its query does.
+            return None
         narrowed = requested_filterset(filterset_class, names)
         return narrowed(**self.get_filterset_kwargs(request, queryset, view))
 

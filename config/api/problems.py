@@ -14,7 +14,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import DatabaseError, DataError, IntegrityError, InterfaceError, OperationalError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.urls import reverse
-from rest_framework import exceptions, status
+from rest_framework import exceptions, renderers, status
 from rest_framework.response import Response
 from rest_framework.serializers import as_serializer_error
 from rest_framework.views import set_rollback
@@ -116,6 +116,11 @@ def _pointer_errors(detail: Any, pointer: str = "#") -> list[dict[str, str]]:
     return [{"pointer": pointer, "detail": str(detail)}]
 
 
+class ProblemJSONRenderer(renderers.JSONRenderer):
+    media_type = PROBLEM_CONTENT_TYPE
+    format = "problem+json"
+
+
 class QueryParameterError(exceptions.ValidationError):
     """Invalid query parameters: reported with ``parameter`` instead of a body pointer."""
 
@@ -131,12 +136,6 @@ class PreconditionFailed(exceptions.APIException):
     default_code = "precondition_failed"
 
 
-class Conflict(exceptions.APIException):
-    status_code = status.HTTP_422_UNPROCESSABLE_ENTITY
-    default_detail = "This Idempotency-Key was used for a different request."
-    default_code = "idempotency_key_reused"
-
-
 class ServiceUnavailable(exceptions.APIException):
     status_code = status.HTTP_503_SERVICE_UNAVAILABLE
     default_detail = "The database is unavailable; nothing was changed. Please retry shortly."
@@ -148,7 +147,9 @@ def _database_unavailable(error: BaseException) -> bool:
     return isinstance(error, OperationalError | InterfaceError) and not isinstance(error, DataError)
 
 
-def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+def api_exception_handler(
+    exc: Exception, context: dict[str, Any]
+) -> Response | HttpResponse | None:
     """DRF's exception handler, answering with problem details."""
     request = context.get("request")
     instance = request.path if request is not None else None
@@ -160,14 +161,8 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
         exc = exceptions.NotFound(*exc.args)
     elif isinstance(exc, PermissionDenied):
         exc = exceptions.PermissionDenied(*exc.args)
-    elif isinstance(exc, RequestDataTooBig):
-        body = problem(
-            413,
-            "The request body is larger than this service accepts.",
-            slug="request-too-large",
-            instance=instance,
-        )
-        return Response(body, status=413, content_type=PROBLEM_CONTENT_TYPE)
+    elif isinstance(exc, RequestDataTooBig) and request is not None:
+        return request_too_large(request)
     elif isinstance(exc, DataError):
         # PostgreSQL refused a value the validators let through (e.g. a NUL byte in a
         # lookup): the request was bad, nothing was written.
@@ -229,7 +224,6 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
         problem_slug = {
             status.HTTP_412_PRECONDITION_FAILED: "stale-version",
             status.HTTP_503_SERVICE_UNAVAILABLE: "database-unavailable",
-            status.HTTP_422_UNPROCESSABLE_ENTITY: "idempotency-key-reused",
         }.get(exc.status_code)
         detail = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
         body = problem(exc.status_code, str(detail), slug=problem_slug, instance=instance)
@@ -242,13 +236,23 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
 def problem_response(
     status_code: int, detail: str, request: HttpRequest, **kwargs: Any
 ) -> HttpResponse:
-    response = JsonResponse(
+    return JsonResponse(
         problem(status_code, detail, instance=request.path, **kwargs),
         status=status_code,
         content_type=PROBLEM_CONTENT_TYPE,
         json_dumps_params={"ensure_ascii": False},
     )
-    return response
+
+
+def request_too_large(request: HttpRequest | Any) -> HttpResponse:
+    """413, for a body over ``DATA_UPLOAD_MAX_MEMORY_SIZE``, wherever it is noticed: by
+    Django, by the JSON parser, or by the idempotency middleware, which reads the body first."""
+    return problem_response(
+        413,
+        "The request body is larger than this service accepts.",
+        request,
+        slug="request-too-large",
+    )
 
 
 # Django's own error views (``handler404`` and friends in config/urls.py).
@@ -256,12 +260,7 @@ def problem_response(
 
 def bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
     if isinstance(exception, RequestDataTooBig):
-        return problem_response(
-            413,
-            "The request body is larger than this service accepts.",
-            request,
-            slug="request-too-large",
-        )
+        return request_too_large(request)
     detail = "The request could not be understood."
     if isinstance(exception, SuspiciousOperation):
         detail = "The request was refused as unsafe (for example, an unexpected Host header)."
@@ -297,7 +296,6 @@ def describe_problem_type(request: HttpRequest, slug: str) -> HttpResponse:
 
 __all__ = [
     "PROBLEM_CONTENT_TYPE",
-    "Conflict",
     "DatabaseError",
     "PreconditionFailed",
     "QueryParameterError",

@@ -16,7 +16,7 @@ from rest_framework.pagination import CursorPagination
 from rest_framework.request import Request
 from rest_framework.utils.urls import replace_query_param
 
-from config.problems import QueryParameterError
+from config.api.problems import QueryParameterError
 
 MAX_PAGE_SIZE = 500
 

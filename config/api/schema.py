@@ -20,9 +20,9 @@ from drf_spectacular.plumbing import (
 from rest_framework import serializers
 from rest_framework.schemas.utils import get_pk_description
 
-from config.api import ID_LOOKUP, SLUG_LOOKUP
-from config.formats import MoneyField
-from config.problems import PROBLEM_CONTENT_TYPE
+from config.api.fields import MoneyField
+from config.api.problems import PROBLEM_CONTENT_TYPE
+from config.api.views import ID_LOOKUP, SLUG_LOOKUP
 
 
 class ProblemErrorSerializer(serializers.Serializer):

@@ -18,7 +18,12 @@ from django.core.exceptions import RequestDataTooBig
 from django.db import DatabaseError, connection, transaction
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
 
-from config.problems import DATABASE_RETRY_AFTER_SECONDS, problem_response
+from config.api.models import IdempotencyRecord
+from config.api.problems import (
+    DATABASE_RETRY_AFTER_SECONDS,
+    problem_response,
+    request_too_large,
+)
 
 HEADER = "Idempotency-Key"
 KEY_PATTERN = re.compile(r"^[\x21-\x7e]{1,255}$")
@@ -60,12 +65,7 @@ class IdempotencyMiddleware:
         try:
             body = request.body
         except RequestDataTooBig:
-            return problem_response(
-                413,
-                "The request body is larger than this service accepts.",
-                request,
-                slug="request-too-large",
-            )
+            return request_too_large(request)
         try:
             return self._once(request, key, _fingerprint(request, body))
         except DatabaseError:
@@ -79,14 +79,14 @@ class IdempotencyMiddleware:
             return response
 
     def _once(self, request: HttpRequest, key: str, fingerprint: str) -> HttpResponseBase:
-        from measures.models import IdempotencyRecord
-
         scope = _scope(request)
         try:
             with transaction.atomic():
                 with connection.cursor() as cursor:
+                    # A plain INSERT that says whether it inserted: the ORM's
+                    # ignore_conflicts does not.
                     cursor.execute(
-                        "INSERT INTO measures_idempotencyrecord "
+                        f"INSERT INTO {IdempotencyRecord._meta.db_table} "  # noqa: S608
                         "(scope, key, fingerprint, headers, body, created_at) "
                         "VALUES (%s, %s, %s, '{}', '', now()) "
                         "ON CONFLICT (scope, key) DO NOTHING RETURNING id",
@@ -119,12 +119,9 @@ class IdempotencyMiddleware:
             return discarded.response
 
     @staticmethod
-    def _replay(record: object) -> HttpResponse:
-        response = HttpResponse(
-            bytes(record.body),  # type: ignore[attr-defined]
-            status=record.status_code,  # type: ignore[attr-defined]
-        )
-        for name, value in record.headers.items():  # type: ignore[attr-defined]
+    def _replay(record: IdempotencyRecord) -> HttpResponse:
+        response = HttpResponse(bytes(record.body), status=record.status_code)
+        for name, value in record.headers.items():
             response[name] = value
         response["Idempotent-Replayed"] = "true"
         return response

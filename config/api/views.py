@@ -1,124 +1,26 @@
-"""The HTTP conventions every endpoint of the API shares: JSON-only request bodies with
-sane limits, problem details for errors, refusal of unknown query parameters, cursor
-pagination with a capped page size (config/pagination.py), strict filters
-(config/filters.py), CSV as an alternative representation of lists, and conditional
-requests (``ETag`` / ``If-None-Match`` on reads, ``If-Match`` on writes)."""
+"""The base of every API view: JSON-only request bodies, problem details for errors,
+refusal of unknown query parameters, cursor pagination with a capped page size
+(``pagination``), strict filters (``filters``), CSV as a second representation of lists
+(``csv_export``) and conditional requests (``conditional``)."""
 
 from __future__ import annotations
 
-import csv
-import hashlib
-import io
-import itertools
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any, ClassVar
 
-import psycopg
-import psycopg.sql
-from django.db import connections, models, transaction
+from django.db import models, transaction
 from django.http import Http404, HttpRequest, HttpResponseBase, StreamingHttpResponse
 from django.utils.cache import patch_vary_headers
-from django.utils.http import parse_etags, quote_etag
-from django_filters.rest_framework import DjangoFilterBackend
 from rest_framework import exceptions, renderers, serializers, status, viewsets
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
 
-from config.filters import TrackerFilterBackend, TrackerOrderingFilter
-from config.formats import CSVRenderer, ProblemJSONRenderer, csv_columns, flatten
-from config.pagination import TrackerCursorPagination
-from config.problems import PROBLEM_CONTENT_TYPE, PreconditionFailed, QueryParameterError
-
-_NO_ROW = object()
-
-
-CSV_CHUNK_BYTES = 64 * 1024
-
-
-def stream_csv(
-    header: list[str], rows: Iterable[Iterable[Any]], filename: str
-) -> StreamingHttpResponse:
-    """A CSV body written as the database cursor is read: constant memory. Rows go out in
-    chunks of about 64 KB, not one line at a time, so the server makes a few hundred writes
-    for 100,000 rows instead of 100,000.
-
-    The first row is read before the response starts, so that a query the database refuses
-    (a value it cannot search for, an outage) is answered with a problem document instead
-    of a download cut short after its status line was sent."""
-    remaining = iter(rows)
-    first = next(remaining, _NO_ROW)
-
-    def chunks() -> Iterator[str]:
-        buffer = io.StringIO()
-        writer = csv.writer(buffer)
-        writer.writerow(header)
-        if first is not _NO_ROW:
-            writer.writerow(first)  # type: ignore[arg-type]
-            for batch in itertools.batched(remaining, 500):
-                writer.writerows(batch)
-                if buffer.tell() >= CSV_CHUNK_BYTES:
-                    yield buffer.getvalue()
-                    buffer.seek(0)
-                    buffer.truncate()
-        yield buffer.getvalue()
-
-    response = StreamingHttpResponse(chunks(), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    return response
-
-
-def stream_copy_csv(
-    queryset: models.QuerySet[Any], columns: list[tuple[str, Any]], filename: str
-) -> StreamingHttpResponse:
-    """Every row of ``queryset`` as CSV written by PostgreSQL itself (``COPY ... TO STDOUT``)
-    and passed on as it arrives: constant memory, and no Python work per row or value.
-
-    ``columns`` pairs each CSV header with an expression giving the column's text (or a
-    number). The query starts before the response does, so that a refusal or an outage is
-    answered with a problem document rather than a download cut short."""
-    names = [f"csv_{index}" for index in range(len(columns))]
-    rows = queryset.annotate(
-        **{name: expression for name, (_, expression) in zip(names, columns, strict=True)}
-    ).values_list(*names)
-    compiler = rows.query.get_compiler(using=rows.db)
-    sql, params = compiler.as_sql()
-    selected = [alias for _, _, alias in compiler.select]
-    if selected != names:  # pragma: no cover - Django selects annotations in order
-        raise RuntimeError(f"unexpected CSV column order: {selected}")
-    connection = connections[rows.db]
-    connection.ensure_connection()
-    raw = connection.connection
-    # COPY takes no parameters: bind them on this side, with psycopg's own quoting.
-    bound = psycopg.ClientCursor(raw).mogrify(sql, params)
-    statement = psycopg.sql.SQL("COPY ({rows}) TO STDOUT WITH (FORMAT csv)").format(
-        rows=psycopg.sql.SQL(bound)  # bound above by psycopg, not text from the request
-    )
-    header = io.StringIO()
-    csv.writer(header, lineterminator="\n").writerow([title for title, _ in columns])
-
-    def chunks() -> Iterator[bytes]:
-        yield header.getvalue().encode()
-        if connection.queries_logged:
-            # Django's query log (and the tests that count queries) see the COPY too.
-            connection.queries_log.append({"sql": statement.as_string(raw), "time": "0.000"})
-        with raw.cursor() as cursor, cursor.copy(statement) as copy:
-            buffer = bytearray()
-            for data in copy:
-                buffer += data
-                if len(buffer) >= CSV_CHUNK_BYTES:
-                    yield bytes(buffer)
-                    buffer.clear()
-            yield bytes(buffer)
-
-    body = chunks()
-    first = [next(body), next(body)]  # the header, then the query's first chunk
-    response = StreamingHttpResponse(
-        itertools.chain(first, body), content_type="text/csv; charset=utf-8"
-    )
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    return response
-
+from config.api.conditional import ConditionalRequestsMixin, representation_etag
+from config.api.csv_export import CSVRenderer, csv_columns, flatten, stream_csv
+from config.api.filters import TrackerFilterBackend, TrackerOrderingFilter
+from config.api.pagination import TrackerCursorPagination
+from config.api.problems import PROBLEM_CONTENT_TYPE, ProblemJSONRenderer, QueryParameterError
 
 # What a URL may hold where a slug or an id goes: anything else (upper case, a NUL byte, a
 # dot) cannot name a row, so the URL matches nothing and the answer is a plain 404.
@@ -172,38 +74,6 @@ class StrictQueryParametersMixin:
         format_name = api_settings.URL_FORMAT_OVERRIDE or "format"
         if self.request.query_params.get(format_name) == "":
             raise QueryParameterError({format_name: ["Name a format, e.g. json or csv."]})
-
-
-def etag_of(content: bytes) -> str:
-    return quote_etag(hashlib.md5(content, usedforsecurity=False).hexdigest())
-
-
-class ConditionalRequestsMixin:
-    """``If-Match`` on writes: the write proceeds only if the resource still has the ``ETag``
-    the client read. The comparison runs while the row is locked, so of many concurrent
-    writers holding the same tag exactly one succeeds."""
-
-    request: Request
-    get_serializer: Callable[..., Any]
-
-    def current_etag(self, instance: models.Model) -> str:
-        """The ``ETag`` a GET of ``instance`` would return now."""
-        data = self.get_serializer(instance).data
-        return etag_of(renderers.JSONRenderer().render(data))
-
-    def check_if_match(self, instance: models.Model) -> None:
-        header = self.request.headers.get("If-Match")
-        if not header:
-            return
-        tags = parse_etags(header)
-        if "*" in tags:
-            return
-        current = self.current_etag(instance)
-        if current not in tags:
-            raise PreconditionFailed(
-                f"The resource has changed since you read it (its ETag is now {current}). "
-                "Fetch it again and re-apply your change."
-            )
 
 
 class ProblemResponsesMixin:
@@ -260,23 +130,6 @@ class TrackerGenericViewSet(
     def get_renderers(self) -> list[renderers.BaseRenderer]:
         return [renderers.JSONRenderer()]
 
-    def filter_queryset(self, queryset: Any) -> Any:
-        """The filter backends, less django-filter when the request names none of its
-        filters: building a filter set deep-copies every filter, which costs a plain page
-        more than its query does."""
-        filterset_class = getattr(self, "filterset_class", None)
-        filtered = filterset_class is not None and not self.request.query_params.keys().isdisjoint(
-            filterset_class.base_filters
-        )
-        for backend in list(self.filter_backends):
-            if not filtered and issubclass(backend, DjangoFilterBackend):
-                continue
-            queryset = backend().filter_queryset(self.request, queryset, self)
-        return queryset
-
-    def representation_etag(self, data: Any) -> str:
-        return etag_of(renderers.JSONRenderer().render(data))
-
 
 class TrackerViewSet(TrackerGenericViewSet):
     """A resource that can be listed (JSON or CSV), read, created and updated. Nothing is
@@ -301,7 +154,7 @@ class TrackerViewSet(TrackerGenericViewSet):
 
     def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> HttpResponseBase:
         data = self.get_serializer(self.get_object()).data
-        return Response(data, headers={"ETag": self.representation_etag(data)})
+        return Response(data, headers={"ETag": representation_etag(data)})
 
     def csv_export(self, queryset: models.QuerySet[Any]) -> StreamingHttpResponse:
         """The list as CSV: every matching row, no pages. ``page_size`` and ``cursor`` are
@@ -360,7 +213,7 @@ class TrackerViewSet(TrackerGenericViewSet):
         """The stored resource as a GET would return it, with its new ``ETag``."""
         fresh = self.get_queryset().get(pk=instance.pk)
         data = self.get_serializer(fresh).data
-        headers = {"ETag": self.representation_etag(data)}
+        headers = {"ETag": representation_etag(data)}
         if status_code == status.HTTP_201_CREATED and isinstance(data, Mapping) and data.get("url"):
             headers["Location"] = str(data["url"])
         return Response(data, status=status_code, headers=headers)

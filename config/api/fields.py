@@ -1,0 +1,95 @@
+"""Serializer fields the whole API shares: strict text, money as a decimal string, and a
+resource's own link."""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from django.db import models
+from rest_framework import serializers
+from rest_framework.settings import api_settings
+from rest_framework.utils.urls import remove_query_param
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
+
+
+class ResourceLinkField(serializers.HyperlinkedIdentityField):
+    """The URL of the resource itself. DRF carries the request's ``?format=`` over into
+    links, so the links of a CSV export would ask each resource for CSV, which a single
+    resource does not have (406)."""
+
+    def get_url(self, obj: Any, view_name: str, request: Any, format: Any) -> str | None:
+        url: str | None = super().get_url(obj, view_name, request, format)
+        if url and api_settings.URL_FORMAT_OVERRIDE:
+            url = remove_query_param(url, api_settings.URL_FORMAT_OVERRIDE)
+        return url
+
+
+class StrictTextMixin:
+    """Text as JSON text only. DRF's ``CharField`` also takes a number and stores its digits
+    (``"category": 393547``), where the OpenAPI document promises a string."""
+
+    default_error_messages: ClassVar[dict[str, StrOrPromise]] = {
+        "not_text": "Give text, in quotes."
+    }
+
+    def to_internal_value(self, data: Any) -> Any:
+        if not isinstance(data, str):
+            self.fail("not_text")  # type: ignore[attr-defined]
+        return super().to_internal_value(data)  # type: ignore[misc]
+
+
+class StrictCharField(StrictTextMixin, serializers.CharField):
+    pass
+
+
+class StrictSlugField(StrictTextMixin, serializers.SlugField):
+    pass
+
+
+class StrictURLField(StrictTextMixin, serializers.URLField):
+    pass
+
+
+class StrictEmailField(StrictTextMixin, serializers.EmailField):
+    pass
+
+
+class StrictTypesMixin:
+    """For model serializers: the strict text fields above in place of DRF's defaults."""
+
+    serializer_field_mapping = {
+        **serializers.ModelSerializer.serializer_field_mapping,
+        models.CharField: StrictCharField,
+        models.TextField: StrictCharField,
+        models.SlugField: StrictSlugField,
+        models.URLField: StrictURLField,
+        models.EmailField: StrictEmailField,
+    }
+
+
+class MoneyField(serializers.DecimalField):
+    """A sum of money, never negative, as a decimal string: “40000000.00”. Only what the
+    OpenAPI document states is read (``pattern``): no JSON number, whose binary fraction is
+    not the amount meant, no sign, exponent, surrounding space or non-ASCII digit, all of
+    which a plain ``DecimalField`` would take."""
+
+    default_error_messages = {
+        "format": "Give the amount as a decimal string of up to {whole} digits, optionally "
+        "followed by a point and up to {fraction} digits, e.g. “40000000.00”.",
+    }
+
+    def __init__(self, *, max_digits: int, decimal_places: int, **kwargs: Any) -> None:
+        kwargs.setdefault("min_value", Decimal("0"))
+        super().__init__(max_digits=max_digits, decimal_places=decimal_places, **kwargs)
+        self.whole_digits = max_digits - decimal_places
+        self.pattern = rf"^[0-9]{{1,{self.whole_digits}}}(?:\.[0-9]{{1,{decimal_places}}})?$"
+
+    def to_internal_value(self, data: Any) -> Decimal:
+        if type(data) is not str or not re.fullmatch(self.pattern[1:-1], data):
+            self.fail("format", whole=self.whole_digits, fraction=self.decimal_places)
+        value: Decimal = super().to_internal_value(data)
+        return value
