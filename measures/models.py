@@ -4,7 +4,7 @@ attached to it."""
 from __future__ import annotations
 
 import datetime
-from typing import Any
+from typing import Any, ClassVar
 
 import pghistory
 import pghistory.models
@@ -30,7 +30,15 @@ from measures.choices import (
     Stage,
     Verdict,
 )
-from strategy.models import HISTORY_OBJ_FIELD, SLUG_PATTERN, Organisation, Source, Strategy
+from strategy.models import (
+    FIXED_ONCE_CREATED,
+    HISTORY_OBJ_FIELD,
+    FieldCheckConstraint,
+    Organisation,
+    Source,
+    Strategy,
+    slug_is_lowercase,
+)
 
 CURRENCY_PATTERN = r"^[A-Z]{3}$"
 
@@ -59,7 +67,33 @@ def append_only() -> pgtrigger.Protect:
     return pgtrigger.Protect(name="append_only", operation=pgtrigger.Update | pgtrigger.Delete)
 
 
+def quote_or_locator(table: str) -> FieldCheckConstraint:
+    """Evidence is a quoted passage, or at least a locator within the source."""
+    return FieldCheckConstraint(
+        condition=~Q(quote="") | ~Q(locator=""),
+        name=f"{table}_quote_or_locator",
+        field="quote",
+        violation_error_message="Quote the passage or give a locator.",
+    )
+
+
+def is_overdue(target_on: datetime.date | None, stage: str | None, on: datetime.date) -> bool:
+    """Past its target date on ``on`` without having reached a finished stage. The same rule
+    as ``MeasureQuerySet.with_overdue`` computes in SQL (a test holds the two equal)."""
+    return target_on is not None and target_on < on and stage not in FINISHED_STAGES
+
+
 class StatusEventQuerySet(models.QuerySet["StatusEvent"]):
+    def for_api(self) -> StatusEventQuerySet:
+        """With what a status event is shown with: its measure, who recorded it, its
+        citations and their sources, and the id of the event correcting it."""
+        return self.select_related("measure", "recorded_by").prefetch_related(
+            models.Prefetch("citations", queryset=EventCitation.objects.select_related("source")),
+            models.Prefetch(
+                "superseded_by", queryset=StatusEvent.objects.only("id", "supersedes_id")
+            ),
+        )
+
     def known_at(self, instant: datetime.datetime | None) -> StatusEventQuerySet:
         """The events the database held at ``instant``, less those corrected by then."""
         if instant is None:
@@ -73,6 +107,10 @@ class StatusEventQuerySet(models.QuerySet["StatusEvent"]):
 
 
 class MeasureQuerySet(models.QuerySet["Measure"]):
+    def for_api(self) -> MeasureQuerySet:
+        """With what a measure is shown with: its strategy and lead organisation."""
+        return self.select_related("strategy", "lead_organisation")
+
     def with_history(
         self,
         *,
@@ -109,8 +147,8 @@ class MeasureQuerySet(models.QuerySet["Measure"]):
     def with_overdue(
         self, on: datetime.date | None = None, stage_field: str = "stage"
     ) -> MeasureQuerySet:
-        """Annotate ``is_overdue``: past the target date on ``on`` (default today) without
-        having reached a finished stage. ``stage_field`` may name a time-travel annotation."""
+        """Annotate ``is_overdue`` (see the function of that name) on ``on`` (default
+        today). ``stage_field`` may name a time-travel annotation."""
         day = on or timezone.localdate()
         unfinished = Q(**{f"{stage_field}__isnull": True}) | ~Q(
             **{f"{stage_field}__in": FINISHED_STAGES}
@@ -245,14 +283,14 @@ class Measure(models.Model):
 
     objects = MeasureQuerySet.as_manager()
 
+    fixed_once_created: ClassVar[tuple[str, ...]] = FIXED_ONCE_CREATED
+
     class Meta:
         ordering = ["strategy_id", "title"]
         verbose_name = "measure"
         verbose_name_plural = "measures"
         constraints = [
-            models.CheckConstraint(
-                condition=Q(slug__regex=SLUG_PATTERN), name="measures_measure_slug_lowercase_kebab"
-            ),
+            slug_is_lowercase("measures_measure"),
             models.CheckConstraint(
                 condition=Q(instrument__in=Instrument.values),
                 name="measures_measure_instrument_valid",
@@ -356,6 +394,7 @@ class StatusEvent(models.Model):
     rationale = models.TextField(
         "rationale",
         help_text="Why the value changed, e.g. “SI 2022/418 commenced section 6 on 6 April 2022”.",
+        error_messages={"blank": "Say why the value changed."},
     )
     supersedes = models.ForeignKey(
         "self",
@@ -394,7 +433,12 @@ class StatusEvent(models.Model):
             ),
             # An event is corrected at most once; a wrong correction is itself corrected.
             models.UniqueConstraint(
-                fields=["supersedes"], name="measures_statusevent_superseded_once"
+                fields=["supersedes"],
+                name="measures_statusevent_superseded_once",
+                violation_error_code="unique",
+                violation_error_message=(
+                    "That event has already been corrected; correct the correction."
+                ),
             ),
             # Target of the composite foreign key (supersedes_id, measure_id, axis): a
             # correction can only supersede an event of the same measure and axis.
@@ -420,15 +464,22 @@ class StatusEvent(models.Model):
         return f"{self.get_axis_display()} → {self.value} on {self.effective_on}"
 
     def clean(self) -> None:
+        errors: dict[str, str] = {}
         choices = AXIS_VALUES.get(self.axis)
         if choices is not None and self.value not in choices.values:
-            raise ValidationError(
-                {
-                    "value": f"“{self.value}” is not a {self.axis}; choose one of "
-                    + ", ".join(choices.values)
-                    + "."
-                }
+            errors["value"] = (
+                f"“{self.value}” is not a {self.axis}; choose one of {', '.join(choices.values)}."
             )
+        corrected = self.supersedes
+        if corrected is not None:
+            # The composite foreign key (supersedes, measure, axis) holds the same in the
+            # database; this says it in words.
+            if corrected.measure_id != self.measure_id:
+                errors["supersedes"] = "That event belongs to another measure."
+            elif corrected.axis != self.axis:
+                errors["supersedes"] = f"A correction of a {corrected.axis} event must be one too."
+        if errors:
+            raise ValidationError(errors)
 
     @property
     def value_label(self) -> str:
@@ -478,16 +529,17 @@ class EventCitation(models.Model):
         ordering = ["id"]
         verbose_name = "citation"
         verbose_name_plural = "citations"
-        constraints = [
-            models.CheckConstraint(
-                condition=~Q(quote="") | ~Q(locator=""),
-                name="measures_eventcitation_quote_or_locator",
-            ),
-        ]
+        constraints = [quote_or_locator("measures_eventcitation")]
         triggers = [append_only()]
 
     def __str__(self) -> str:
         return f"{self.source} ({self.locator or 'quoted'})"
+
+
+class FundingLineQuerySet(models.QuerySet["FundingLine"]):
+    def for_api(self) -> FundingLineQuerySet:
+        """With what a funding line is shown with: its strategy, measure and organisations."""
+        return self.select_related("strategy", "measure", "funder", "recipient")
 
 
 @pghistory.track(
@@ -629,6 +681,8 @@ class FundingLine(models.Model):
     updated_at = models.DateTimeField("updated at", auto_now=True, db_default=Now())
     change_xid = change_xid_field()
 
+    objects = FundingLineQuerySet.as_manager()
+
     class Meta:
         ordering = ["strategy_id", "period_start", "id"]
         verbose_name = "funding line"
@@ -648,20 +702,21 @@ class FundingLine(models.Model):
                 condition=Q(novelty__in=FundingNovelty.values),
                 name="measures_fundingline_novelty_valid",
             ),
-            models.CheckConstraint(
+            FieldCheckConstraint(
                 condition=Q(period_start__isnull=True)
                 | Q(period_end__isnull=True)
                 | Q(period_start__lte=F("period_end")),
                 name="measures_fundingline_period_in_order",
+                field="period_end",
+                violation_error_message="The period cannot end before it starts.",
             ),
-            models.CheckConstraint(
+            FieldCheckConstraint(
                 condition=Q(parent__isnull=True) | ~Q(parent=F("id")),
                 name="measures_fundingline_not_own_parent",
+                field="parent",
+                violation_error_message="A funding line cannot be drawn from itself.",
             ),
-            models.CheckConstraint(
-                condition=~Q(quote="") | ~Q(locator=""),
-                name="measures_fundingline_quote_or_locator",
-            ),
+            quote_or_locator("measures_fundingline"),
             # Target of the composite foreign key that keeps a child line in its parent's strategy.
             models.UniqueConstraint(
                 fields=["id", "strategy"], name="measures_fundingline_id_strategy_unique"
@@ -679,18 +734,13 @@ class FundingLine(models.Model):
         return f"{self.title}: {self.currency} {self.amount:,} {self.phase}"
 
     def clean(self) -> None:
+        # The composite foreign keys (measure, strategy) and (parent, strategy) hold the
+        # first two in the database; this says them in words.
         errors: dict[str, Any] = {}
-        if self.period_start and self.period_end and self.period_start > self.period_end:
-            errors["period_end"] = "The period cannot end before it starts."
         if self.measure and self.strategy_id and self.measure.strategy_id != self.strategy_id:
             errors["measure"] = "The measure belongs to another strategy."
-        if self.parent:
-            if self.parent_id == self.pk:
-                errors["parent"] = "A funding line cannot be drawn from itself."
-            elif self.strategy_id and self.parent.strategy_id != self.strategy_id:
-                errors["parent"] = "The envelope belongs to another strategy."
-        if not self.quote and not self.locator:
-            errors["quote"] = "Quote the passage that states the figure, or give a locator."
+        if self.parent and self.strategy_id and self.parent.strategy_id != self.strategy_id:
+            errors["parent"] = "The envelope belongs to another strategy."
         if self.pk and self.strategy_id:
             stored = (
                 FundingLine.objects.filter(pk=self.pk).values_list("strategy_id", flat=True).first()

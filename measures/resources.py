@@ -11,6 +11,8 @@ from import_export.widgets import ForeignKeyWidget
 
 from measures.models import FundingLine, Measure
 from measures.services import (
+    FUNDING_LINE_WRITABLE_FIELDS,
+    MEASURE_WRITABLE_FIELDS,
     funding_line_create,
     funding_line_update,
     measure_create,
@@ -18,16 +20,8 @@ from measures.services import (
 )
 from strategy.models import Organisation, Source, Strategy
 
-MEASURE_IMPORT_FIELDS = (
-    "strategy",
-    "title",
-    "summary",
-    "category",
-    "lead_organisation",
-    "instrument",
-    "legal_vehicle",
-    "target_on",
-)
+# A measure is matched by its slug; the rest of what may be written is imported.
+MEASURE_IMPORT_FIELDS = tuple(name for name in MEASURE_WRITABLE_FIELDS if name != "slug")
 
 
 class MeasureResource(resources.ModelResource):
@@ -99,26 +93,7 @@ class FundingLineResource(resources.ModelResource):
     class Meta:
         model = FundingLine
         import_id_fields = ("id",)
-        fields = (
-            "id",
-            "strategy",
-            "measure",
-            "parent",
-            "title",
-            "amount",
-            "currency",
-            "phase",
-            "period_start",
-            "period_end",
-            "period_label",
-            "funder",
-            "recipient",
-            "novelty",
-            "source",
-            "quote",
-            "locator",
-            "notes",
-        )
+        fields = ("id", *FUNDING_LINE_WRITABLE_FIELDS)
         export_order = fields
         clean_model_instances = True
         skip_unchanged = True
@@ -126,11 +101,7 @@ class FundingLineResource(resources.ModelResource):
         use_transactions = True
 
     def do_instance_save(self, instance: FundingLine, is_create: bool) -> None:
-        values = {
-            f.name: getattr(instance, f.name)
-            for f in FundingLine._meta.concrete_fields
-            if f.name in self._meta.fields and f.name != "id"
-        }
+        values = {name: getattr(instance, name) for name in FUNDING_LINE_WRITABLE_FIELDS}
         if is_create:
             instance.pk = funding_line_create(fields=values).pk
         else:

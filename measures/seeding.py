@@ -1,10 +1,13 @@
 """Load the cited seed data in ``seeds/*.yaml``. Loading is idempotent: a second run finds
-every object already as the file describes it and writes nothing."""
+every object already as the file describes it and writes nothing. Every write goes through
+the services, like the API's and the admin's: a changed measure gets a new version (and so
+a new ETag), a funding line is checked for a cycle of envelopes."""
 
 from __future__ import annotations
 
 import datetime
 from collections import Counter
+from collections.abc import Callable, Mapping
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -14,8 +17,23 @@ from django.conf import settings
 from django.db import models, transaction
 
 from measures.models import FundingLine, Measure, StatusEvent
-from measures.services import CitationInput, status_event_record
+from measures.services import (
+    CitationInput,
+    funding_line_create,
+    funding_line_update,
+    measure_create,
+    measure_update,
+    status_event_record,
+)
 from strategy.models import Organisation, Source, Strategy
+from strategy.services import (
+    organisation_create,
+    organisation_update,
+    source_create,
+    source_update,
+    strategy_create,
+    strategy_update,
+)
 
 SEEDS_DIR = Path(settings.BASE_DIR) / "seeds"
 
@@ -25,24 +43,24 @@ class SeedError(Exception):
 
 
 def _upsert[M: models.Model](
-    model: type[M], lookup: dict[str, Any], values: dict[str, Any], counts: Counter[str]
+    model: type[M],
+    lookup: dict[str, Any],
+    values: dict[str, Any],
+    counts: Counter[str],
+    *,
+    create: Callable[..., M],
+    update: Callable[[M, Mapping[str, Any]], M],
 ) -> M:
-    """Create the object, or bring it in line with ``values``; save only if something differs,
-    so that an unchanged object keeps its timestamps and gains no audit entry."""
+    """Create the object (``create``), or bring it in line with ``values`` (``update``)
+    when something differs, so that an unchanged object keeps its timestamps and version
+    and gains no audit entry."""
     obj = model._default_manager.filter(**lookup).first()
     if obj is None:
-        obj = model(**lookup, **values)
-        obj.full_clean()
-        obj.save()
         counts[f"{model._meta.verbose_name_plural} created"] += 1
-        return obj
-    changed = [name for name, value in values.items() if getattr(obj, name) != value]
-    if changed:
-        for name in changed:
-            setattr(obj, name, values[name])
-        obj.full_clean()
-        obj.save()
+        return create(fields={**lookup, **values})
+    if any(getattr(obj, name) != value for name, value in values.items()):
         counts[f"{model._meta.verbose_name_plural} updated"] += 1
+        return update(obj, values)
     return obj
 
 
@@ -72,6 +90,8 @@ def load_seed_file(path: Path) -> Counter[str]:
                 {"slug": row["slug"]},
                 {"name": row["name"], "kind": row["kind"], "url": row.get("url", "")},
                 counts,
+                create=organisation_create,
+                update=lambda obj, fields: organisation_update(organisation=obj, fields=fields),
             )
             for row in data.get("organisations", [])
         }
@@ -89,6 +109,8 @@ def load_seed_file(path: Path) -> Counter[str]:
                     "note": row.get("note", ""),
                 },
                 counts,
+                create=source_create,
+                update=lambda obj, fields: source_update(source=obj, fields=fields),
             )
             for row in data.get("sources", [])
         }
@@ -106,6 +128,8 @@ def load_seed_file(path: Path) -> Counter[str]:
                     "source_quote": row.get("source_quote", ""),
                 },
                 counts,
+                create=strategy_create,
+                update=lambda obj, fields: strategy_update(strategy=obj, fields=fields),
             )
             for row in data.get("strategies", [])
         }
@@ -127,6 +151,8 @@ def load_seed_file(path: Path) -> Counter[str]:
                     "target_on": row.get("target_on"),
                 },
                 counts,
+                create=measure_create,
+                update=lambda obj, fields: measure_update(measure=obj, fields=fields),
             )
             measures[row["slug"]] = measure
             for event in sorted(row.get("events", []), key=lambda e: e["effective_on"]):
@@ -155,7 +181,14 @@ def load_seed_file(path: Path) -> Counter[str]:
                 "phase": row["phase"],
                 "period_label": row.get("period_label", ""),
             }
-            funding[row["key"]] = _upsert(FundingLine, lookup, values, counts)
+            funding[row["key"]] = _upsert(
+                FundingLine,
+                lookup,
+                values,
+                counts,
+                create=funding_line_create,
+                update=lambda obj, fields: funding_line_update(line=obj, fields=fields),
+            )
     return counts
 
 

@@ -14,13 +14,43 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from measures.choices import AXIS_VALUES, Axis, Stage, stage_move_allowed
+from measures.choices import Axis, Stage, stage_move_allowed
 from measures.models import EventCitation, FundingLine, Measure, StatusEvent
 from strategy.models import Source
+from strategy.services import apply_changes
 
-# Fields of a measure that belong to the server: never set from outside.
-MEASURE_SERVER_FIELDS = frozenset(
-    {"id", "stage", "stage_since", "verdict", "confidence", "version", "created_at", "updated_at"}
+# What a client, a researcher or an import may write, in the order forms, serializers and
+# spreadsheets show it. The rest of a measure (its status, version and timestamps) belongs
+# to the server: the status comes only from recorded events.
+MEASURE_WRITABLE_FIELDS = (
+    "slug",
+    "strategy",
+    "title",
+    "summary",
+    "category",
+    "lead_organisation",
+    "instrument",
+    "legal_vehicle",
+    "target_on",
+)
+FUNDING_LINE_WRITABLE_FIELDS = (
+    "strategy",
+    "measure",
+    "parent",
+    "title",
+    "amount",
+    "currency",
+    "phase",
+    "period_start",
+    "period_end",
+    "period_label",
+    "funder",
+    "recipient",
+    "novelty",
+    "source",
+    "quote",
+    "locator",
+    "notes",
 )
 
 
@@ -82,8 +112,15 @@ def _check_stage_sequence(
         previous = value
 
 
+def _refuse_unwritable(fields: Mapping[str, Any], writable: Sequence[str]) -> None:
+    unknown = sorted(set(fields) - set(writable))
+    if unknown:
+        raise ValidationError(dict.fromkeys(unknown, "This field cannot be written here."))
+
+
 def _refresh_cached_status(measure: Measure, axis: str) -> None:
-    """Set the measure's cached value for ``axis`` to what its history says today."""
+    """Set the locked ``measure``'s cached value for ``axis`` to what its history says today,
+    and raise its version."""
     latest = (
         StatusEvent.objects.filter(
             measure=measure,
@@ -105,6 +142,40 @@ def _refresh_cached_status(measure: Measure, axis: str) -> None:
     measure.refresh_from_db(fields=[*changes, "version", "updated_at"])
 
 
+def measure_lock(*, measure: Measure, expected_version: int | None = None) -> Measure:
+    """The measure as stored, its row locked until the end of the current transaction.
+    With ``expected_version``, a caller that based its write on another version is refused
+    (``StaleVersionError``): of two researchers editing at once, the second cannot silently
+    overwrite the first."""
+    locked = Measure.objects.select_for_update().get(pk=measure.pk)
+    if expected_version is not None and locked.version != expected_version:
+        raise StaleVersionError(expected=expected_version, current=locked.version)
+    return locked
+
+
+def _event_errors(event: StatusEvent, citations: Sequence[EventCitation]) -> dict[str, list[str]]:
+    """Everything wrong with ``event`` and its citations, the citations' errors under
+    ``citations.<index>.<field>``."""
+    errors: dict[str, list[str]] = {}
+    if event.effective_on > timezone.localdate():
+        errors["effective_on"] = [
+            "An event records what has happened: its date cannot be in the future."
+        ]
+    if not citations:
+        errors["citations"] = ["Cite at least one source."]
+    try:
+        event.full_clean(exclude=["recorded_at"])
+    except ValidationError as error:
+        errors.update(error.message_dict)
+    for index, citation in enumerate(citations):
+        try:
+            citation.full_clean(exclude=["event"])
+        except ValidationError as error:
+            for field, messages in error.message_dict.items():
+                errors[f"citations.{index}.{field}"] = messages
+    return errors
+
+
 def status_event_record(
     *,
     measure: Measure,
@@ -119,53 +190,15 @@ def status_event_record(
 ) -> StatusEvent:
     """Record that ``measure``'s ``axis`` became ``value`` on ``effective_on``, with evidence.
 
-    Locks the measure, checks the move against the allowed stage moves, writes the event and
-    its citations and updates the measure's cached status, all in one transaction. With
-    ``supersedes`` the new event is a correction of that earlier event, which stays in the
-    history as it was. With ``expected_version`` a stale caller is refused (``StaleVersionError``).
+    Locks the measure, checks the event and its citations (the models' rules), checks the
+    move against the allowed stage moves, writes the event and its citations and updates
+    the measure's cached status, all in one transaction. With ``supersedes`` the new event
+    is a correction of that earlier event, which stays in the history as it was. With
+    ``expected_version`` a stale caller is refused (``StaleVersionError``). The event is
+    returned with its measure as it now stands (``event.measure``).
     """
-    errors: dict[str, str] = {}
-    choices = AXIS_VALUES.get(axis)
-    if choices is None:
-        errors["axis"] = f"“{axis}” is not an axis; choose one of {', '.join(Axis.values)}."
-    elif value not in choices.values:
-        errors["value"] = f"“{value}” is not a {axis}; choose one of {', '.join(choices.values)}."
-    if effective_on > timezone.localdate():
-        errors["effective_on"] = (
-            "An event records what has happened: its date cannot be in the future."
-        )
-    if not rationale.strip():
-        errors["rationale"] = "Say why the value changed."
-    if not citations:
-        errors["citations"] = "Cite at least one source."
-    elif any(not (c.quote.strip() or c.locator.strip()) for c in citations):
-        errors["citations"] = "Each citation needs the quoted passage or a locator."
-    if errors:
-        raise ValidationError(errors)
-
     with transaction.atomic():
-        locked = Measure.objects.select_for_update().get(pk=measure.pk)
-        if expected_version is not None and locked.version != expected_version:
-            raise StaleVersionError(expected=expected_version, current=locked.version)
-        if supersedes is not None:
-            corrected = StatusEvent.objects.filter(pk=supersedes.pk).first()
-            if corrected is None or corrected.measure_id != locked.pk:
-                raise ValidationError({"supersedes": "That event belongs to another measure."})
-            if corrected.axis != axis:
-                raise ValidationError(
-                    {"supersedes": f"A correction of a {corrected.axis} event must be one too."}
-                )
-            if StatusEvent.objects.filter(supersedes=corrected).exists():
-                raise ValidationError(
-                    {"supersedes": "That event has already been corrected; correct the correction."}
-                )
-        if axis == Axis.STAGE:
-            _check_stage_sequence(
-                locked,
-                new_value=value,
-                effective_on=effective_on,
-                replaces=supersedes.pk if supersedes else None,
-            )
+        locked = measure_lock(measure=measure, expected_version=expected_version)
         event = StatusEvent(
             measure=locked,
             axis=axis,
@@ -175,33 +208,36 @@ def status_event_record(
             recorded_by=_user_or_none(recorded_by),
             supersedes=supersedes,
         )
-        event.full_clean(exclude=["recorded_at"])
-        event.save()
-        for citation in citations:
-            row = EventCitation(
-                event=event,
+        rows = [
+            EventCitation(
                 source=citation.source,
                 quote=citation.quote.strip(),
                 locator=citation.locator.strip(),
             )
-            row.full_clean()
+            for citation in citations
+        ]
+        errors = _event_errors(event, rows)
+        if errors:
+            raise ValidationError(errors)
+        if axis == Axis.STAGE:
+            _check_stage_sequence(
+                locked,
+                new_value=value,
+                effective_on=effective_on,
+                replaces=supersedes.pk if supersedes else None,
+            )
+        event.save()
+        for row in rows:
+            row.event = event
             row.save()
         _refresh_cached_status(locked, axis)
     event.refresh_from_db(fields=["recorded_at"])
-    measure.__dict__.update(
-        {
-            f: getattr(locked, f)
-            for f in ("stage", "stage_since", "verdict", "confidence", "version", "updated_at")
-        }
-    )
     return event
 
 
 def measure_create(*, fields: Mapping[str, Any]) -> Measure:
     """Create a measure. Its status starts empty and comes only from recorded events."""
-    unknown = set(fields) & MEASURE_SERVER_FIELDS
-    if unknown:
-        raise ValidationError(dict.fromkeys(unknown, "This field is set by the server."))
+    _refuse_unwritable(fields, MEASURE_WRITABLE_FIELDS)
     measure = Measure(**fields)
     measure.full_clean()
     measure.save()
@@ -211,29 +247,16 @@ def measure_create(*, fields: Mapping[str, Any]) -> Measure:
 def measure_update(
     *, measure: Measure, fields: Mapping[str, Any], expected_version: int | None = None
 ) -> Measure:
-    """Change a measure's descriptive fields. Refuses a write based on a stale version, so
-    two researchers editing at once cannot silently overwrite each other."""
-    if "slug" in fields and fields["slug"] == measure.slug:
-        # A full update repeats the slug; only a change of it is refused.
-        fields = {name: value for name, value in fields.items() if name != "slug"}
-    unknown = set(fields) & (MEASURE_SERVER_FIELDS | {"slug"})
-    if unknown:
-        raise ValidationError(dict.fromkeys(sorted(unknown), "This field cannot be changed here."))
+    """Change a measure's descriptive fields and raise its version; return it as stored.
+    Nothing is written when nothing changes. Refuses a write based on a stale version."""
+    _refuse_unwritable(fields, MEASURE_WRITABLE_FIELDS)
     with transaction.atomic():
-        locked = Measure.objects.select_for_update().get(pk=measure.pk)
-        if expected_version is not None and locked.version != expected_version:
-            raise StaleVersionError(expected=expected_version, current=locked.version)
-        changed = {name: value for name, value in fields.items() if getattr(locked, name) != value}
-        if changed:
-            for name, value in changed.items():
-                setattr(locked, name, value)
+        locked = measure_lock(measure=measure, expected_version=expected_version)
+        if apply_changes(locked, fields):
             locked.full_clean()
             locked.version += 1
             locked.save()
-    measure.__dict__.update(
-        {f.attname: getattr(locked, f.attname) for f in Measure._meta.concrete_fields}
-    )
-    return measure
+    return locked
 
 
 def _check_no_parent_cycle(line: FundingLine) -> None:
@@ -249,6 +272,7 @@ def _check_no_parent_cycle(line: FundingLine) -> None:
 def funding_line_create(
     *, fields: Mapping[str, Any], recorded_by: AbstractBaseUser | AnonymousUser | None = None
 ) -> FundingLine:
+    _refuse_unwritable(fields, FUNDING_LINE_WRITABLE_FIELDS)
     line = FundingLine(**fields, recorded_by=_user_or_none(recorded_by))
     line.full_clean()
     _check_no_parent_cycle(line)
@@ -257,10 +281,12 @@ def funding_line_create(
 
 
 def funding_line_update(*, line: FundingLine, fields: Mapping[str, Any]) -> FundingLine:
+    """Change a funding line; return it as stored. Nothing is written when nothing changes."""
+    _refuse_unwritable(fields, FUNDING_LINE_WRITABLE_FIELDS)
     with transaction.atomic():
-        for name, value in fields.items():
-            setattr(line, name, value)
-        line.full_clean()
-        _check_no_parent_cycle(line)
-        line.save()
-    return line
+        locked = FundingLine.objects.select_for_update().get(pk=line.pk)
+        if apply_changes(locked, fields):
+            locked.full_clean()
+            _check_no_parent_cycle(locked)
+            locked.save()
+    return locked

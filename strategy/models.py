@@ -3,8 +3,11 @@ sources that evidence every fact."""
 
 from __future__ import annotations
 
+from typing import Any, ClassVar
+
 import pghistory
-from django.db import models
+from django.core.exceptions import ValidationError
+from django.db import DEFAULT_DB_ALIAS, models
 from django.db.models import Q
 from django.db.models.functions import Now
 
@@ -17,10 +20,49 @@ SLUG_PATTERN = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
 HISTORY_OBJ_FIELD = pghistory.ObjForeignKey(related_name="history", db_index=True)
 
 
-def slug_is_lowercase(table: str) -> models.CheckConstraint:
-    return models.CheckConstraint(
-        condition=Q(slug__regex=SLUG_PATTERN), name=f"{table}_slug_lowercase_kebab"
+class FieldCheckConstraint(models.CheckConstraint):
+    """A check constraint about one field. The database enforces it; ``full_clean()``
+    checks it too (as Django does every constraint) and reports a violation under
+    ``field``, with the constraint's own message, so that a form or an API error names the
+    field. The rule is then written once, here, for the database and for Python."""
+
+    non_db_attrs = (*models.CheckConstraint.non_db_attrs, "field")
+
+    def __init__(self, *, field: str, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.field = field
+
+    def validate(self, model: Any, instance: Any, exclude: Any = None, using: Any = None) -> None:
+        try:
+            super().validate(model, instance, exclude=exclude, using=using or DEFAULT_DB_ALIAS)
+        except ValidationError as error:
+            raise ValidationError({self.field: error}) from None
+
+    def deconstruct(self) -> tuple[str, Any, dict[str, Any]]:
+        path, args, kwargs = super().deconstruct()
+        return path, args, {**kwargs, "field": self.field}
+
+    def __eq__(self, other: object) -> bool:
+        return super().__eq__(other) and self.field == getattr(other, "field", None)
+
+    __hash__ = models.CheckConstraint.__hash__
+
+
+def slug_is_lowercase(table: str) -> FieldCheckConstraint:
+    return FieldCheckConstraint(
+        condition=Q(slug__regex=SLUG_PATTERN),
+        name=f"{table}_slug_lowercase_kebab",
+        field="slug",
+        violation_error_message=(
+            "Use lowercase letters and digits in words joined by single hyphens, "
+            "e.g. “home-office”."
+        ),
     )
+
+
+# What a model fixes once a row exists: a slug is part of public URLs. The services refuse a
+# change of these fields, and the admin shows them read-only.
+FIXED_ONCE_CREATED = ("slug",)
 
 
 @pghistory.track(
@@ -55,6 +97,8 @@ class Organisation(models.Model):
     )
     created_at = models.DateTimeField("created at", auto_now_add=True, db_default=Now())
     updated_at = models.DateTimeField("updated at", auto_now=True, db_default=Now())
+
+    fixed_once_created: ClassVar[tuple[str, ...]] = FIXED_ONCE_CREATED
 
     class Meta:
         ordering = ["name"]
@@ -142,6 +186,12 @@ class Source(models.Model):
         return self.title
 
 
+class StrategyQuerySet(models.QuerySet["Strategy"]):
+    def for_api(self) -> StrategyQuerySet:
+        """With what a strategy is shown with: its owner and how many measures it has."""
+        return self.select_related("owner").annotate(measure_count=models.Count("measures"))
+
+
 @pghistory.track(
     pghistory.InsertEvent(),
     pghistory.UpdateEvent(),
@@ -195,6 +245,10 @@ class Strategy(models.Model):
     )
     created_at = models.DateTimeField("created at", auto_now_add=True, db_default=Now())
     updated_at = models.DateTimeField("updated at", auto_now=True, db_default=Now())
+
+    objects = StrategyQuerySet.as_manager()
+
+    fixed_once_created: ClassVar[tuple[str, ...]] = FIXED_ONCE_CREATED
 
     class Meta:
         ordering = ["-published_on", "title"]

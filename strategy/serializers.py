@@ -1,71 +1,13 @@
-"""JSON shapes of organisations, strategies and sources. Writes run the model's own
-validation (``full_clean``), so the API and the admin refuse the same things."""
+"""JSON shapes of organisations, strategies and sources. They shape and type-check; writes
+go through ``strategy.services``, whose model validation (``full_clean``) is the one the
+admin and the importers use too."""
 
 from __future__ import annotations
 
-from typing import Any
-
-from django.core.exceptions import ValidationError as DjangoValidationError
-from django.core.validators import RegexValidator
-from django.db import models
 from rest_framework import serializers
 
-from config.api.fields import ResourceLinkField, StrictTypesMixin, StrictURLField
-from strategy.models import SLUG_PATTERN, Organisation, Source, Strategy
-
-# The database refuses any other slug; saying so here names the field in the error.
-validate_kebab_slug = RegexValidator(
-    SLUG_PATTERN,
-    "Use lowercase letters and digits in words joined by single hyphens, e.g. “home-office”.",
-)
-
-
-class ValidatedModelSerializer(StrictTypesMixin, serializers.ModelSerializer):
-    """Runs ``Model.full_clean()`` on the would-be instance before saving, so model
-    invariants are checked in one place for every way of writing."""
-
-    immutable_fields: tuple[str, ...] = ()
-
-    def validate_slug(self, value: str) -> str:
-        validate_kebab_slug(value)
-        return value
-
-    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        attrs = super().validate(attrs)
-        for name in self.immutable_fields:
-            if (
-                self.instance is not None
-                and name in attrs
-                and attrs[name] != getattr(self.instance, name)
-            ):
-                raise serializers.ValidationError({name: "This cannot be changed once created."})
-        model: type[models.Model] = self.Meta.model
-        instance = model()
-        if self.instance is not None:
-            instance = model(
-                **{
-                    f.attname: getattr(self.instance, f.attname)
-                    for f in model._meta.concrete_fields
-                }
-            )
-            # A copy of a stored row: uniqueness is then checked against the other rows,
-            # not against the row itself.
-            instance._state.adding = False
-        for name, value in attrs.items():
-            setattr(instance, name, value)
-        try:
-            instance.full_clean(validate_unique=True)
-        except DjangoValidationError as error:
-            # The model names its fields, the client knows the API's names (``link`` for
-            # a source's ``url``): report each error under the name the client sent.
-            api_names = {
-                field.source: name for name, field in self.fields.items() if not field.read_only
-            }
-            errors = serializers.as_serializer_error(error)
-            raise serializers.ValidationError(
-                {api_names.get(key, key): messages for key, messages in errors.items()}
-            ) from error
-        return attrs
+from config.api.fields import ResourceLinkField, StrictURLField, TrackerModelSerializer
+from strategy.models import Organisation, Source, Strategy
 
 
 class OrganisationReferenceSerializer(serializers.ModelSerializer):
@@ -86,8 +28,10 @@ class StrategyReferenceSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class OrganisationSerializer(ValidatedModelSerializer):
-    immutable_fields = ("slug",)
+class OrganisationSerializer(TrackerModelSerializer):
+    """A department, police force, parliamentary body, company or party that leads, funds or
+    receives measures, or publishes a strategy."""
+
     url = ResourceLinkField(view_name="organisation-detail", lookup_field="slug")
 
     class Meta:
@@ -97,7 +41,10 @@ class OrganisationSerializer(ValidatedModelSerializer):
         extra_kwargs = {"url_homepage": {"source": "url"}}
 
 
-class SourceSerializer(ValidatedModelSerializer):
+class SourceSerializer(TrackerModelSerializer):
+    """A piece of evidence, cited by status events and funding lines: a government page,
+    a Hansard debate, an Act on legislation.gov.uk, a news report."""
+
     url = ResourceLinkField(view_name="source-detail")
     link = StrictURLField(
         source="url",
@@ -124,8 +71,9 @@ class SourceSerializer(ValidatedModelSerializer):
         read_only_fields = ["id", "created_at", "updated_at"]
 
 
-class StrategySerializer(ValidatedModelSerializer):
-    immutable_fields = ("slug",)
+class StrategySerializer(TrackerModelSerializer):
+    """A published government plan whose commitments are tracked as measures."""
+
     url = ResourceLinkField(view_name="strategy-detail", lookup_field="slug")
     owner = serializers.SlugRelatedField(
         slug_field="slug",

@@ -11,6 +11,7 @@ from django.db import models
 from rest_framework import serializers
 from rest_framework.settings import api_settings
 from rest_framework.utils.urls import remove_query_param
+from rest_framework.validators import UniqueValidator
 
 if TYPE_CHECKING:
     from django_stubs_ext import StrOrPromise
@@ -93,3 +94,22 @@ class MoneyField(serializers.DecimalField):
             self.fail("format", whole=self.whole_digits, fraction=self.decimal_places)
         value: Decimal = super().to_internal_value(data)
         return value
+
+
+class TrackerModelSerializer(StrictTypesMixin, serializers.ModelSerializer):
+    """A model serializer that shapes and type-checks, and leaves the rules to the model
+    and the services that the views call: no uniqueness check of its own (DRF adds one per
+    unique field), since the model's ``full_clean()`` makes it. Errors from a service come
+    back under the names the client sent (``config.api.views.service_errors``)."""
+
+    def get_validators(self) -> list[Any]:
+        return []
+
+    def build_standard_field(self, field_name: str, model_field: Any) -> tuple[Any, Any]:
+        field_class, kwargs = super().build_standard_field(field_name, model_field)
+        kwargs["validators"] = [
+            validator
+            for validator in kwargs.get("validators", [])
+            if not isinstance(validator, UniqueValidator)
+        ]
+        return field_class, kwargs

@@ -308,3 +308,41 @@ class TrackerFilterBackend(DjangoFilterBackend):
                 }
             )
         return filterset.qs
+
+
+def query_date(request: Request, name: str, *, required: bool = False) -> datetime.date | None:
+    """The date given as ``name`` (YYYY-MM-DD), or None when the parameter is absent. Given
+    empty, it is refused rather than read as absent: a client whose variable came out empty
+    would otherwise get today's answer where it asked for another day's."""
+    raw = request.query_params.get(name)
+    if raw is None:
+        if required:
+            raise QueryParameterError(
+                {name: ["This parameter is required (a date such as 2019-05-16)."]}
+            )
+        return None
+    try:
+        return parse_iso_date(raw)
+    except ValueError:
+        raise QueryParameterError(
+            {name: [f"“{raw[:40]}” is not a date; use YYYY-MM-DD, e.g. 2019-05-16."]}
+        ) from None
+
+
+def query_instant(request: Request, name: str) -> datetime.datetime | None:
+    """The instant given as ``name`` (RFC 3339, or a date for its first instant in UTC), or
+    None when the parameter is absent; given empty, refused."""
+    raw = request.query_params.get(name)
+    if raw is None:
+        return None
+    try:
+        return parse_instant(raw, date_allowed=True)
+    except ValueError:
+        raise QueryParameterError(
+            {
+                name: [
+                    f"“{raw[:40]}” is not an instant; use RFC 3339, e.g. 2024-01-01T00:00:00Z, "
+                    "or a date."
+                ]
+            }
+        ) from None

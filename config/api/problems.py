@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 import sys
+from collections.abc import Mapping
 from http import HTTPStatus
 from typing import Any
 
@@ -96,6 +97,30 @@ def problem(
     return document
 
 
+def validation_detail(
+    error: DjangoValidationError, names: Mapping[str, str] | None = None
+) -> dict[str, Any]:
+    """A model's or a service's ``ValidationError`` as DRF's error detail. A key written as
+    a dotted path (``citations.0.quote``: services name the fields of a nested object so)
+    becomes nested, and ``names`` renames a model field to the name the client used."""
+    detail: dict[str, Any] = {}
+    for key, messages in as_serializer_error(error).items():
+        first, *rest = str(key).split(".")
+        parts = [(names or {}).get(first, first), *rest]
+        target = detail
+        for part in parts[:-1]:
+            inner = target.setdefault(part, {})
+            if not isinstance(inner, dict):  # messages about the whole, and about a part
+                inner = target[part] = {"non_field_errors": inner}
+            target = inner
+        target.setdefault(parts[-1], [])
+        if isinstance(target[parts[-1]], dict):
+            target[parts[-1]].setdefault("non_field_errors", []).extend(messages)
+        else:
+            target[parts[-1]].extend(messages)
+    return detail
+
+
 def _pointer_errors(detail: Any, pointer: str = "#") -> list[dict[str, str]]:
     """Flatten DRF's nested error structure into ``{"pointer", "detail"}`` entries."""
     if isinstance(detail, dict):
@@ -156,7 +181,7 @@ def api_exception_handler(
     headers: dict[str, str] = {}
 
     if isinstance(exc, DjangoValidationError):
-        exc = exceptions.ValidationError(as_serializer_error(exc))
+        exc = exceptions.ValidationError(validation_detail(exc))
     elif isinstance(exc, Http404):
         exc = exceptions.NotFound(*exc.args)
     elif isinstance(exc, PermissionDenied):

@@ -262,7 +262,7 @@ def test_an_event_needs_evidence(recorder: APIClient, measure: Measure, source: 
         recorder.post(
             events_url(measure), event_body(source, citations=[{"source": source.pk, "quote": " "}])
         ),
-        pointer="#/citations/0",
+        pointer="#/citations/0/quote",
     )
     assert_validation_problem(
         recorder.post(

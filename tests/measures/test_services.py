@@ -53,12 +53,12 @@ def test_the_move_table_covers_every_stage() -> None:
 def test_allowed_move_is_recorded_and_cached(
     measure: Measure, record: Record, source: Stage, target: Stage
 ) -> None:
-    record(measure, source, D1)
-    version = measure.version
+    version = record(measure, source, D1).measure.version
     event = record(measure, target, D2)
     measure.refresh_from_db()
     assert (measure.stage, measure.stage_since) == (target, D2)
     assert measure.version == version + 1
+    assert (event.measure.stage, event.measure.version) == (target, measure.version)
     assert event.recorded_at is not None
 
 
@@ -112,7 +112,15 @@ def test_event_dated_in_the_future_is_refused(measure: Measure, record: Record) 
 
 def test_event_needs_a_citation_with_a_quote_or_locator(measure: Measure) -> None:
     source = SourceFactory.create()
-    for citations in ([], [CitationInput(source=source)]):
+    cases = [
+        ([], "citations"),
+        ([CitationInput(source=source)], "citations.0.quote"),
+        (
+            [CitationInput(source=source, quote="q"), CitationInput(source=source, locator=" ")],
+            "citations.1.quote",
+        ),
+    ]
+    for citations, refused in cases:
         with pytest.raises(ValidationError) as refusal:
             status_event_record(
                 measure=measure,
@@ -122,7 +130,7 @@ def test_event_needs_a_citation_with_a_quote_or_locator(measure: Measure) -> Non
                 rationale="r",
                 citations=citations,
             )
-        assert "citations" in refusal.value.message_dict
+        assert list(refusal.value.message_dict) == [refused]
     assert not StatusEvent.objects.exists()
 
 
@@ -219,8 +227,8 @@ class TestVersions:
             record(measure, "consultation", D2, expected_version=1)
 
     def test_stale_version_is_refused_for_edits(self, measure: Measure) -> None:
-        measure_update(measure=measure, fields={"title": "First edit"}, expected_version=1)
-        assert measure.version == 2
+        edited = measure_update(measure=measure, fields={"title": "First edit"}, expected_version=1)
+        assert (edited.title, edited.version) == ("First edit", 2)
         with pytest.raises(StaleVersionError, match="you had version 1, it is now version 2"):
             measure_update(measure=measure, fields={"title": "Second edit"}, expected_version=1)
         measure.refresh_from_db()
