@@ -17,10 +17,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import connection
-from django.db.models import F, IntegerField, Model, Prefetch, Q, QuerySet, Value
+from django.db.models import F, IntegerField, Model, Q, QuerySet, Value
 from django.db.models.fields.tuple_lookups import Tuple, TupleGreaterThan
 
-from measures.models import EventCitation, FundingLine, Measure, StatusEvent
+from measures.models import FundingLine, Measure, StatusEvent
 
 LAST_ID = 2**62
 
@@ -56,22 +56,17 @@ class Kind:
     name: str
     rank: int
     stamp: str
+    model: type[Model]
 
     def queryset(self) -> QuerySet[Any]:
-        if self.name == "measure":
-            return Measure.objects.select_related("strategy", "lead_organisation")
-        if self.name == "status_event":
-            return StatusEvent.objects.select_related("measure", "recorded_by").prefetch_related(
-                Prefetch("citations", queryset=EventCitation.objects.select_related("source")),
-                Prefetch("superseded_by", queryset=StatusEvent.objects.only("id", "supersedes_id")),
-            )
-        return FundingLine.objects.select_related("strategy", "measure", "funder", "recipient")
+        """The rows of this kind with what the feed shows them with."""
+        return self.model._default_manager.for_api()  # type: ignore[attr-defined]
 
 
 KINDS = (
-    Kind("measure", 0, "updated_at"),
-    Kind("status_event", 1, "recorded_at"),
-    Kind("funding_line", 2, "updated_at"),
+    Kind("measure", 0, "updated_at", Measure),
+    Kind("status_event", 1, "recorded_at", StatusEvent),
+    Kind("funding_line", 2, "updated_at", FundingLine),
 )
 
 
@@ -102,8 +97,7 @@ def read(*, since: datetime.datetime | None, cursor: Cursor | None, limit: int) 
     # are then loaded whole, with what they show.
     parts = []
     for kind in KINDS:
-        model = kind.queryset().model
-        positions = model._default_manager.filter(change_xid__lt=done_below)
+        positions = kind.model._default_manager.filter(change_xid__lt=done_below)
         if cursor is not None:
             positions = positions.filter(_after(kind, cursor))
         elif since is not None:

@@ -1,5 +1,4 @@
-"""Read-side reports: a strategy's summary, its diff between two dates, and the streaming
-CSV export of measures."""
+"""Read-side reports: a strategy's summary and its diff between two dates."""
 
 from __future__ import annotations
 
@@ -8,23 +7,15 @@ from decimal import Decimal
 from typing import Any
 
 from django.db.models import (
-    Case,
     Count,
-    F,
-    Func,
     Prefetch,
     Q,
     QuerySet,
     Sum,
-    TextField,
-    Value,
-    When,
 )
-from django.http import StreamingHttpResponse
 
-from config.api.csv_export import stream_copy_csv
 from measures.choices import Axis, Confidence, FundingPhase, Stage, Verdict
-from measures.models import EventCitation, FundingLine, Measure, StatusEvent
+from measures.models import FundingLine, Measure, StatusEvent
 from strategy.models import Strategy
 
 NO_VALUE = "none"
@@ -105,14 +96,8 @@ def strategy_diff(
     """Each measure's status on ``start`` and on ``end``, and the events (as now known) that
     took effect after ``start`` up to ``end``. Three queries whatever the number of measures."""
     between = (
-        StatusEvent.objects.filter(
-            effective_on__gt=start, effective_on__lte=end, superseded_by__isnull=True
-        )
-        .select_related("measure", "recorded_by")
-        .prefetch_related(
-            Prefetch("citations", queryset=EventCitation.objects.select_related("source")),
-            Prefetch("superseded_by", queryset=StatusEvent.objects.only("id", "supersedes_id")),
-        )
+        StatusEvent.objects.for_api()
+        .filter(effective_on__gt=start, effective_on__lte=end, superseded_by__isnull=True)
         .order_by("effective_on", "recorded_at", "id")
     )
     measures = (
@@ -140,67 +125,3 @@ def strategy_diff(
             }
         )
     return {"strategy": strategy, "from": start, "to": end, "measures": rows}
-
-
-MEASURE_CSV_COLUMNS = [
-    ("slug", "slug"),
-    ("title", "title"),
-    ("strategy.slug", "strategy__slug"),
-    ("strategy.title", "strategy__title"),
-    ("category", "category"),
-    ("lead_organisation.slug", "lead_organisation__slug"),
-    ("lead_organisation.name", "lead_organisation__name"),
-    ("instrument", "instrument"),
-    ("legal_vehicle", "legal_vehicle"),
-    ("target_on", "target_on"),
-    ("is_overdue", "is_overdue"),
-    ("stage", "stage"),
-    ("stage_since", "stage_since"),
-    ("verdict", "verdict"),
-    ("confidence", "confidence"),
-    ("version", "version"),
-    ("created_at", "created_at"),
-    ("updated_at", "updated_at"),
-]
-TIME_TRAVELLED = {"stage", "stage_since", "verdict", "confidence"}
-
-
-def _as_text(column: str) -> Any:
-    """The column as the CSV shows it, formatted by PostgreSQL: dates and instants in ISO
-    8601 (instants in UTC, as Python's ``isoformat`` writes them), ``true``/``false``."""
-    kind = CSV_KINDS.get(column)
-    if kind == "date":
-        return Func(F(column), Value("YYYY-MM-DD"), function="to_char", output_field=TextField())
-    if kind == "bool":
-        return Case(When(**{column: True}, then=Value("true")), default=Value("false"))
-    if kind == "instant":
-        return Func(
-            F(column),
-            template=(
-                "(to_char(%(expressions)s AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS')"
-                " || CASE WHEN to_char(%(expressions)s, 'US') = '000000'"
-                " THEN '' ELSE to_char(%(expressions)s AT TIME ZONE 'UTC', '.US') END"
-                " || '+00:00')"
-            ),
-            output_field=TextField(),
-        )
-    return F(column)
-
-
-CSV_KINDS = {
-    "target_on": "date",
-    "stage_since": "date",
-    "stage_since_then": "date",
-    "is_overdue": "bool",
-    "created_at": "instant",
-    "updated_at": "instant",
-}
-
-
-def measures_csv(queryset: QuerySet[Measure], *, time_travel: bool) -> StreamingHttpResponse:
-    """Every matching measure, written as CSV by PostgreSQL and streamed as it comes."""
-    columns = [
-        (header, _as_text(f"{column}_then" if time_travel and column in TIME_TRAVELLED else column))
-        for header, column in MEASURE_CSV_COLUMNS
-    ]
-    return stream_copy_csv(queryset, columns, "measures.csv")

@@ -3,18 +3,14 @@ objects a reader needs; writes name them by slug or id."""
 
 from __future__ import annotations
 
-import datetime
 from typing import Any
 
-from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
-from rest_framework.reverse import reverse
 
-from config.api.fields import MoneyField, StrictCharField, StrictTypesMixin
+from config.api.fields import MoneyField, StrictCharField, TrackerModelSerializer
 from measures.choices import (
     AXIS_VALUES,
-    FINISHED_STAGES,
     Axis,
     Confidence,
     FundingPhase,
@@ -22,162 +18,18 @@ from measures.choices import (
     Verdict,
 )
 from measures.models import EventCitation, FundingLine, Measure, StatusEvent
+from measures.representation import MeasureSerializer
+from measures.services import FUNDING_LINE_WRITABLE_FIELDS, MEASURE_WRITABLE_FIELDS
 from strategy.models import Organisation, Source, Strategy
 from strategy.serializers import (
-    OrganisationReferenceSerializer,
     StrategyReferenceSerializer,
 )
 
 STATUS_VALUES = sorted({value for choices in AXIS_VALUES.values() for value in choices.values})
 
 
-class MeasureSerializer(serializers.ModelSerializer):
-    """A measure as read. With ``as_of`` / ``known_at`` the status fields are the history's
-    answer for that date and instant."""
-
-    url = serializers.HyperlinkedIdentityField(view_name="measure-detail", lookup_field="slug")
-    strategy = StrategyReferenceSerializer(read_only=True)
-    lead_organisation = OrganisationReferenceSerializer(read_only=True, allow_null=True)
-    is_overdue = serializers.BooleanField(
-        read_only=True,
-        help_text="Past its target date without reaching a finished stage (completed, withdrawn, superseded).",
-    )
-    events_url = serializers.HyperlinkedIdentityField(
-        view_name="measure-event-list", lookup_field="slug", lookup_url_kwarg="measure_slug"
-    )
-
-    class Meta:
-        model = Measure
-        fields = [
-            "url",
-            "slug",
-            "strategy",
-            "title",
-            "summary",
-            "category",
-            "lead_organisation",
-            "instrument",
-            "legal_vehicle",
-            "target_on",
-            "is_overdue",
-            "stage",
-            "stage_since",
-            "verdict",
-            "confidence",
-            "version",
-            "events_url",
-            "created_at",
-            "updated_at",
-        ]
-        read_only_fields = fields
-
-    def to_representation(self, instance: Any) -> dict[str, Any]:
-        context: dict[str, Any] = self.context  # type: ignore[assignment]
-        represent = context.get("measure_representation")
-        if represent is None:
-            represent = context["measure_representation"] = MeasureRepresentation(
-                context["request"]
-            )
-        return represent(measure_values(instance))
-
-
-# What a measure's JSON is made of, as ``.values()`` names it; ``*_then`` hold the
-# history's answer on a time-travel read.
-MEASURE_VALUES = (
-    "id",
-    "slug",
-    "strategy__slug",
-    "strategy__title",
-    "title",
-    "summary",
-    "category",
-    "lead_organisation__slug",
-    "lead_organisation__name",
-    "instrument",
-    "legal_vehicle",
-    "target_on",
-    "stage",
-    "stage_since",
-    "verdict",
-    "confidence",
-    "version",
-    "created_at",
-    "updated_at",
-)
-TIME_TRAVEL_VALUES = ("stage_then", "stage_since_then", "verdict_then", "confidence_then")
-
-
-def measure_values(measure: Measure) -> dict[str, Any]:
-    """A measure instance as the row ``.values(*MEASURE_VALUES)`` would give."""
-    lead = measure.lead_organisation
-    row = {name: getattr(measure, name, None) for name in MEASURE_VALUES if "__" not in name}
-    row.update(
-        is_overdue=getattr(measure, "is_overdue", None),
-        strategy__slug=measure.strategy.slug,
-        strategy__title=measure.strategy.title,
-        lead_organisation__slug=lead.slug if lead else None,
-        lead_organisation__name=lead.name if lead else None,
-    )
-    if hasattr(measure, "stage_then"):
-        row.update({name: getattr(measure, name) for name in TIME_TRAVEL_VALUES})
-    return row
-
-
-class MeasureRepresentation:
-    """Builds a measure's JSON by hand, as ``MeasureSerializer`` declares it, from a row of
-    ``MEASURE_VALUES``: the hottest read of the API, a page of 50 measures, then costs a
-    fraction of what model instances and DRF's per-field machinery spend on it. One
-    instance serves one request (the base URL and today's date are computed once).
-    ``tests/api`` holds the output to the schema of ``MeasureSerializer`` and to the fields
-    it declares, in order."""
-
-    def __init__(self, request: Any, on: datetime.date | None = None) -> None:
-        self.base = request.build_absolute_uri(reverse("measure-list"))
-        self.datetime = serializers.DateTimeField().to_representation
-        # is_overdue is decided here, on this date (today, or the as_of date of a
-        # time-travel read), unless the row brings it from SQL.
-        self.on = on or timezone.localdate()
-
-    def __call__(self, row: dict[str, Any]) -> dict[str, Any]:
-        if "stage_then" in row:
-            # A time-travel read: the status is the history's answer, not the cache.
-            stage, since = row["stage_then"], row["stage_since_then"]
-            verdict, confidence = row["verdict_then"], row["confidence_then"]
-        else:
-            stage, since = row["stage"], row["stage_since"]
-            verdict, confidence = row["verdict"], row["confidence"]
-        target_on, overdue = row["target_on"], row.get("is_overdue")
-        if overdue is None:
-            overdue = bool(target_on and target_on < self.on and stage not in FINISHED_STAGES)
-        lead_slug = row["lead_organisation__slug"]
-        url = f"{self.base}{row['slug']}/"
-        return {
-            "url": url,
-            "slug": row["slug"],
-            "strategy": {"slug": row["strategy__slug"], "title": row["strategy__title"]},
-            "title": row["title"],
-            "summary": row["summary"],
-            "category": row["category"],
-            "lead_organisation": (
-                {"slug": lead_slug, "name": row["lead_organisation__name"]} if lead_slug else None
-            ),
-            "instrument": row["instrument"],
-            "legal_vehicle": row["legal_vehicle"],
-            "target_on": target_on.isoformat() if target_on else None,
-            "is_overdue": overdue,
-            "stage": stage,
-            "stage_since": since.isoformat() if since else None,
-            "verdict": verdict,
-            "confidence": confidence,
-            "version": row["version"],
-            "events_url": f"{url}events/",
-            "created_at": self.datetime(row["created_at"]),
-            "updated_at": self.datetime(row["updated_at"]),
-        }
-
-
 @extend_schema_serializer(component_name="Measure")
-class MeasureWriteSerializer(StrictTypesMixin, serializers.ModelSerializer):
+class MeasureWriteSerializer(TrackerModelSerializer):
     """A measure as written. Its status is not written here: record a status event."""
 
     strategy = serializers.SlugRelatedField(
@@ -195,25 +47,7 @@ class MeasureWriteSerializer(StrictTypesMixin, serializers.ModelSerializer):
 
     class Meta:
         model = Measure
-        fields = [
-            "slug",
-            "strategy",
-            "title",
-            "summary",
-            "category",
-            "lead_organisation",
-            "instrument",
-            "legal_vehicle",
-            "target_on",
-        ]
-        extra_kwargs: dict[str, Any] = {"slug": {"validators": []}}
-
-    def validate_slug(self, value: str) -> str:
-        if self.instance is not None and value != self.instance.slug:
-            raise serializers.ValidationError("A measure's slug cannot be changed once created.")
-        if self.instance is None and Measure.objects.filter(slug=value).exists():
-            raise serializers.ValidationError("A measure with this slug already exists.")
-        return value
+        fields = list(MEASURE_WRITABLE_FIELDS)
 
 
 class SourceReferenceSerializer(serializers.ModelSerializer):
@@ -253,11 +87,6 @@ class EventCitationWriteSerializer(serializers.Serializer):
         max_length=300,
         help_text="Where in the source, e.g. “reg. 2(b)”.",
     )
-
-    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        if not (attrs.get("quote", "").strip() or attrs.get("locator", "").strip()):
-            raise serializers.ValidationError("Give the quoted passage or a locator.")
-        return attrs
 
 
 class StatusEventSerializer(serializers.ModelSerializer):
@@ -329,7 +158,10 @@ class StatusEventWriteSerializer(serializers.Serializer):
     citations = EventCitationWriteSerializer(many=True, allow_empty=False, max_length=50)  # type: ignore[call-arg]
 
 
-class FundingLineSerializer(StrictTypesMixin, serializers.ModelSerializer):
+class FundingLineSerializer(TrackerModelSerializer):
+    """One money figure in one phase (announced, allocated, committed, disbursed or spent),
+    with its evidence. Figures in different phases are never added together."""
+
     url = serializers.HyperlinkedIdentityField(view_name="fundingline-detail")
     strategy = serializers.SlugRelatedField(
         slug_field="slug", queryset=Strategy.objects.all(), help_text="Slug of the strategy."
@@ -363,29 +195,7 @@ class FundingLineSerializer(StrictTypesMixin, serializers.ModelSerializer):
 
     class Meta:
         model = FundingLine
-        fields = [
-            "url",
-            "id",
-            "strategy",
-            "measure",
-            "parent",
-            "title",
-            "amount",
-            "currency",
-            "phase",
-            "period_start",
-            "period_end",
-            "period_label",
-            "funder",
-            "recipient",
-            "novelty",
-            "source",
-            "quote",
-            "locator",
-            "notes",
-            "created_at",
-            "updated_at",
-        ]
+        fields = ["url", "id", *FUNDING_LINE_WRITABLE_FIELDS, "created_at", "updated_at"]
         read_only_fields = ["id", "created_at", "updated_at"]
 
 

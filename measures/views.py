@@ -3,16 +3,11 @@
 from __future__ import annotations
 
 import datetime
-import functools
-import hashlib
 from typing import Any
 
-from django.db import connection
-from django.db.models import Prefetch, QuerySet
-from django.http import Http404, HttpResponseBase, HttpResponseNotModified, StreamingHttpResponse
+from django.db.models import QuerySet
+from django.http import Http404, HttpResponseBase, StreamingHttpResponse
 from django.shortcuts import get_object_or_404
-from django.utils import timezone
-from django.utils.http import parse_etags, quote_etag
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import serializers, status
@@ -21,25 +16,34 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.reverse import reverse
 
-from config.api.conditional import representation_etag
-from config.api.filters import INSTANT_OR_DATE_SCHEMA, parse_instant, parse_iso_date
+from config.api.conditional import not_modified, representation_etag
+from config.api.csv_export import stream_copy_csv
+from config.api.filters import INSTANT_OR_DATE_SCHEMA, query_date, query_instant
 from config.api.pagination import TrackerCursorPagination, parse_page_size
 from config.api.problems import PreconditionFailed, QueryParameterError
-from config.api.views import SLUG_LOOKUP, TrackerGenericViewSet, TrackerViewSet, is_csv_request
-from measures import feed, reports
-from measures.filters import (
-    FundingLineFilterSet,
-    MeasureFilterSet,
-    StatusEventFilterSet,
+from config.api.views import (
+    SLUG_LOOKUP,
+    TrackerGenericViewSet,
+    TrackerViewSet,
+    is_csv_request,
+    service_errors,
 )
-from measures.models import EventCitation, FundingLine, Measure, StatusEvent
-from measures.serializers import (
-    MEASURE_VALUES,
-    TIME_TRAVEL_VALUES,
-    ChangeFeedPageSerializer,
-    FundingLineSerializer,
+from measures import feed, reports
+from measures.filters import FundingLineFilterSet, MeasureFilterSet, StatusEventFilterSet
+from measures.models import FundingLine, Measure, StatusEvent
+from measures.representation import (
+    ETAG_COLUMNS,
     MeasureRepresentation,
     MeasureSerializer,
+    csv_columns,
+    etag_row,
+    expected_version,
+    measure_etag,
+    row_columns,
+)
+from measures.serializers import (
+    ChangeFeedPageSerializer,
+    FundingLineSerializer,
     MeasureWriteSerializer,
     StatusEventSerializer,
     StatusEventWriteSerializer,
@@ -55,7 +59,7 @@ from measures.services import (
     measure_update,
     status_event_record,
 )
-from strategy.models import Organisation, Strategy
+from strategy.models import Strategy
 
 AS_OF = OpenApiParameter(
     "as_of",
@@ -76,120 +80,6 @@ IF_MATCH = OpenApiParameter(
     OpenApiParameter.HEADER,
     description="The ETag you read; if the resource has changed since, the write is refused with 412.",
 )
-
-
-def query_date(request: Request, name: str, *, required: bool = False) -> datetime.date | None:
-    """The date given as ``name`` (YYYY-MM-DD), or None when the parameter is absent. Given
-    empty, it is refused rather than read as absent: a client whose variable came out empty
-    would otherwise get today's answer where it asked for another day's."""
-    raw = request.query_params.get(name)
-    if raw is None:
-        if required:
-            raise QueryParameterError(
-                {name: ["This parameter is required (a date such as 2019-05-16)."]}
-            )
-        return None
-    try:
-        return parse_iso_date(raw)
-    except ValueError:
-        raise QueryParameterError(
-            {name: [f"“{raw[:40]}” is not a date; use YYYY-MM-DD, e.g. 2019-05-16."]}
-        ) from None
-
-
-def query_instant(request: Request, name: str) -> datetime.datetime | None:
-    """The instant given as ``name`` (RFC 3339, or a date for its first instant in UTC), or
-    None when the parameter is absent; given empty, refused."""
-    raw = request.query_params.get(name)
-    if raw is None:
-        return None
-    try:
-        return parse_instant(raw, date_allowed=True)
-    except ValueError:
-        raise QueryParameterError(
-            {
-                name: [
-                    f"“{raw[:40]}” is not an instant; use RFC 3339, e.g. 2024-01-01T00:00:00Z, "
-                    "or a date."
-                ]
-            }
-        ) from None
-
-
-# What a measure's ETag is computed from, as .values() names it.
-ETAG_VALUES = ("version", "strategy__updated_at", "lead_organisation__updated_at")
-
-
-@functools.cache
-def _etag_statement() -> str:
-    quote = connection.ops.quote_name
-    measure, strategy, organisation = (
-        quote(model._meta.db_table) for model in (Measure, Strategy, Organisation)
-    )
-    return (
-        f"SELECT m.version, s.updated_at, o.updated_at FROM {measure} m "  # noqa: S608
-        f"JOIN {strategy} s ON s.id = m.strategy_id "
-        f"LEFT JOIN {organisation} o ON o.id = m.lead_organisation_id WHERE m.slug = %s"
-    )
-
-
-def etag_values(slug: str) -> dict[str, Any] | None:
-    """``ETAG_VALUES`` of the measure ``slug``, or None. Written out rather than built by
-    the ORM: a revalidation is the most frequent read of a polling client, and building
-    this query cost it as much as running it."""
-    with connection.cursor() as cursor:
-        cursor.execute(_etag_statement(), [slug])
-        row = cursor.fetchone()
-    return None if row is None else dict(zip(ETAG_VALUES, row, strict=True))
-
-
-def measure_etag(
-    request: Request,
-    measure: Measure | dict[str, Any],
-    as_of: datetime.date | None = None,
-    known_at: datetime.datetime | None = None,
-) -> str:
-    """A validator that changes whenever the measure's representation can: its version, the
-    names of what it nests, today's date (for ``is_overdue``), the time-travel parameters
-    and the host in its links. It is known before serializing, so a 304 costs one query.
-    ``measure`` is an instance or a row holding ``ETAG_VALUES``."""
-    if isinstance(measure, Measure):
-        lead = measure.lead_organisation
-        version, strategy_updated, lead_updated = (
-            measure.version,
-            measure.strategy.updated_at,
-            lead.updated_at if lead else None,
-        )
-    else:
-        version, strategy_updated, lead_updated = (measure[name] for name in ETAG_VALUES)
-    parts = [
-        strategy_updated.isoformat(),
-        lead_updated.isoformat() if lead_updated else "",
-        timezone.localdate().isoformat(),
-        as_of.isoformat() if as_of else "",
-        known_at.isoformat() if known_at else "",
-        request.get_host(),
-    ]
-    digest = hashlib.md5("|".join(parts).encode(), usedforsecurity=False).hexdigest()[:12]
-    return quote_etag(f"v{version}-{digest}")
-
-
-def expected_measure_version(request: Request, measure: Measure) -> int | None:
-    """The version the client's ``If-Match`` vouches for; 412 if it is not the current one.
-    The service compares it again under a row lock, so only one concurrent writer wins."""
-    header = request.headers.get("If-Match")
-    if not header:
-        return None
-    tags = parse_etags(header)
-    if "*" in tags:
-        return None
-    current = measure_etag(request, measure)
-    if current not in tags:
-        raise PreconditionFailed(
-            f"The measure has changed since you read it (its ETag is now {current}). "
-            "Fetch it again and re-apply your change."
-        )
-    return measure.version
 
 
 class MeasurePagination(TrackerCursorPagination):
@@ -214,7 +104,7 @@ class MeasureViewSet(TrackerViewSet):
     """The commitments of strategies, with their current (or past) stage, verdict and
     delivery confidence."""
 
-    queryset = Measure.objects.select_related("strategy", "lead_organisation")
+    queryset = Measure.objects.for_api()
     serializer_class = MeasureSerializer
     filterset_class = MeasureFilterSet
     pagination_class = MeasurePagination
@@ -251,9 +141,7 @@ class MeasureViewSet(TrackerViewSet):
         queryset = self.filter_queryset(self.get_queryset())
         if is_csv_request(request):
             return self.csv_export(queryset)
-        columns: tuple[str, ...] = MEASURE_VALUES
-        if getattr(request, "time_travel", False):
-            columns += TIME_TRAVEL_VALUES
+        columns = row_columns(time_travel=getattr(request, "time_travel", False))
         page = self.paginate_queryset(queryset.values(*columns)) or []
         represent = MeasureRepresentation(request, on=getattr(request, "as_of", None))
         return self.get_paginated_response([represent(row) for row in page])
@@ -262,20 +150,17 @@ class MeasureViewSet(TrackerViewSet):
         # Like the list, from .values(). A client revalidating with If-None-Match is
         # answered from a three-column read when nothing changed.
         as_of, known_at = self.time_travel()
-        tags = parse_etags(request.headers.get("If-None-Match", ""))
-        if tags:
-            current = etag_values(kwargs["slug"])
-            if current is None:
-                raise Http404
-            etag = measure_etag(request, current, as_of, known_at)
-            if etag in tags:
-                return HttpResponseNotModified(headers={"ETag": etag})
+
+        def current_etag() -> str | None:
+            row = etag_row(kwargs["slug"])
+            return None if row is None else measure_etag(request, row, as_of, known_at)
+
+        if (not_modified_response := not_modified(request, current_etag)) is not None:
+            return not_modified_response
         # A slug names one row: no ORDER BY (first() would sort by Meta.ordering).
         rows = self.get_queryset().filter(slug=kwargs["slug"]).order_by()
-        columns: tuple[str, ...] = MEASURE_VALUES + ETAG_VALUES[1:]
-        if getattr(request, "time_travel", False):  # set by get_queryset
-            columns += TIME_TRAVEL_VALUES
-        row = next(iter(rows.values(*columns)[:1]), None)
+        columns = row_columns(time_travel=getattr(request, "time_travel", False))  # set above
+        row = next(iter(rows.values(*columns, *ETAG_COLUMNS[1:])[:1]), None)
         if row is None:
             raise Http404
         return Response(
@@ -283,21 +168,22 @@ class MeasureViewSet(TrackerViewSet):
             headers={"ETag": measure_etag(request, row, as_of, known_at)},
         )
 
-    def perform_create(self, serializer: serializers.BaseSerializer) -> Measure:
-        return measure_create(fields=serializer.validated_data)
+    def create_instance(self, fields: dict[str, Any]) -> Measure:
+        return measure_create(fields=fields)
 
     def update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         partial = kwargs.pop("partial", False)
         measure = self.get_object()
-        expected = expected_measure_version(request, measure)
+        expected = expected_version(request, measure)
         serializer = MeasureWriteSerializer(
             measure, data=request.data, partial=partial, context=self.get_serializer_context()
         )
         serializer.is_valid(raise_exception=True)
         try:
-            measure_update(
-                measure=measure, fields=serializer.validated_data, expected_version=expected
-            )
+            with service_errors(serializer):
+                measure = measure_update(
+                    measure=measure, fields=serializer.validated_data, expected_version=expected
+                )
         except StaleVersionError as error:
             raise PreconditionFailed(str(error)) from error
         return self.written(measure, status.HTTP_200_OK)
@@ -311,13 +197,13 @@ class MeasureViewSet(TrackerViewSet):
         return Response(data, status=status_code, headers=headers)
 
     def csv_response(self, queryset: QuerySet[Measure]) -> StreamingHttpResponse:
+        """Every matching measure, written as CSV by PostgreSQL and streamed as it comes."""
         travelling = getattr(self.request, "time_travel", False)
-        return reports.measures_csv(
-            queryset.with_overdue(  # type: ignore[attr-defined]
-                getattr(self.request, "as_of", None), "stage_then" if travelling else "stage"
-            ),
-            time_travel=travelling,
+        queryset = queryset.with_overdue(  # type: ignore[attr-defined]
+            getattr(self.request, "as_of", None), "stage_then" if travelling else "stage"
         )
+        columns = csv_columns(self.request, time_travel=travelling)
+        return stream_copy_csv(queryset, columns, self.csv_filename)
 
 
 @extend_schema_view(
@@ -341,16 +227,12 @@ class MeasureEventViewSet(TrackerViewSet):
     http_method_names = ["get", "post", "head", "options"]
     ordering = ("-effective_on", "-recorded_at", "-id")
     csv_filename = "events.csv"
-    queryset = StatusEvent.objects.select_related("measure", "recorded_by").prefetch_related(
-        Prefetch("citations", queryset=EventCitation.objects.select_related("source")),
-        Prefetch("superseded_by", queryset=StatusEvent.objects.only("id", "supersedes_id")),
-    )
+    queryset = StatusEvent.objects.for_api()
 
     def measure(self) -> Measure:
         if not hasattr(self, "_measure"):
             self._measure = get_object_or_404(
-                Measure.objects.select_related("strategy", "lead_organisation"),
-                slug=self.kwargs["measure_slug"],
+                Measure.objects.for_api(), slug=self.kwargs["measure_slug"]
             )
         return self._measure
 
@@ -364,20 +246,21 @@ class MeasureEventViewSet(TrackerViewSet):
         measure = self.measure()
         serializer = StatusEventWriteSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        expected = expected_measure_version(request, measure)
+        expected = expected_version(request, measure)
         data = serializer.validated_data
         try:
-            event = status_event_record(
-                measure=measure,
-                axis=data["axis"],
-                value=data["value"],
-                effective_on=data["effective_on"],
-                rationale=data["rationale"],
-                citations=[CitationInput(**citation) for citation in data["citations"]],
-                supersedes=data.get("supersedes"),
-                recorded_by=request.user,
-                expected_version=expected,
-            )
+            with service_errors(serializer):
+                event = status_event_record(
+                    measure=measure,
+                    axis=data["axis"],
+                    value=data["value"],
+                    effective_on=data["effective_on"],
+                    rationale=data["rationale"],
+                    citations=[CitationInput(**citation) for citation in data["citations"]],
+                    supersedes=data.get("supersedes"),
+                    recorded_by=request.user,
+                    expected_version=expected,
+                )
         except StaleVersionError as error:
             raise PreconditionFailed(str(error)) from error
         fresh = self.get_queryset().get(pk=event.pk)
@@ -394,21 +277,18 @@ class MeasureEventViewSet(TrackerViewSet):
 class FundingLineViewSet(TrackerViewSet):
     """Money figures, one per phase: announced, allocated, committed, disbursed, spent."""
 
-    queryset = FundingLine.objects.select_related("strategy", "measure", "funder", "recipient")
+    queryset = FundingLine.objects.for_api()
     serializer_class = FundingLineSerializer
     filterset_class = FundingLineFilterSet
     ordering = ("id",)
     ordering_fields = ("id", "amount", "period_start", "updated_at")
     csv_filename = "funding-lines.csv"
 
-    def perform_create(self, serializer: serializers.BaseSerializer) -> FundingLine:
-        return funding_line_create(fields=serializer.validated_data, recorded_by=self.request.user)
+    def create_instance(self, fields: dict[str, Any]) -> FundingLine:
+        return funding_line_create(fields=fields, recorded_by=self.request.user)
 
-    def perform_update(self, serializer: serializers.BaseSerializer) -> FundingLine:
-        line = serializer.instance
-        if not isinstance(line, FundingLine):  # pragma: no cover - the router guarantees it
-            raise TypeError("expected a funding line")
-        return funding_line_update(line=line, fields=serializer.validated_data)
+    def update_instance(self, instance: Any, fields: dict[str, Any]) -> FundingLine:
+        return funding_line_update(line=instance, fields=fields)
 
 
 class StrategyReportViewSet(TrackerGenericViewSet):

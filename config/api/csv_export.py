@@ -12,7 +12,9 @@ from typing import Any
 
 import psycopg
 import psycopg.sql
+from django.conf import settings
 from django.db import connections, models
+from django.db.models import Case, F, Func, TextField, Value, When
 from django.http import StreamingHttpResponse
 from rest_framework import renderers, serializers
 
@@ -159,3 +161,35 @@ def stream_copy_csv(
     )
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
+
+
+def sql_text(column: str, field: serializers.Field) -> Any:
+    """``column`` as text exactly as ``field`` writes it in JSON, for a CSV that PostgreSQL
+    writes itself (``stream_copy_csv``): dates as ``YYYY-MM-DD``, instants as DRF writes
+    them (ISO 8601 in ``TIME_ZONE``, ``Z`` for UTC, microseconds only when there are some),
+    booleans as ``true``/``false``; anything else as stored."""
+    if isinstance(field, serializers.DateTimeField):
+        return Func(
+            F(column),
+            template=INSTANT_AS_JSON,
+            zone="'" + settings.TIME_ZONE.replace("'", "''") + "'",
+            output_field=TextField(),
+        )
+    if isinstance(field, serializers.DateField):
+        return Func(F(column), Value("YYYY-MM-DD"), function="to_char", output_field=TextField())
+    if isinstance(field, serializers.BooleanField):
+        return Case(When(**{column: True}, then=Value("true")), default=Value("false"))
+    return F(column)
+
+
+# ``%(expressions)s`` is a column (no parameters) and ``%(zone)s`` the quoted TIME_ZONE.
+_LOCAL = "(%(expressions)s AT TIME ZONE %(zone)s)"
+_UTC = "(%(expressions)s AT TIME ZONE 'UTC')"
+INSTANT_AS_JSON = (
+    f"(to_char({_LOCAL}, 'YYYY-MM-DD\"T\"HH24:MI:SS')"
+    " || CASE WHEN to_char(%(expressions)s, 'US') = '000000' THEN ''"
+    " ELSE to_char(%(expressions)s, '.US') END"
+    f" || CASE WHEN {_LOCAL} = {_UTC} THEN 'Z'"
+    f" WHEN {_LOCAL} > {_UTC} THEN '+' || to_char({_LOCAL} - {_UTC}, 'HH24:MI')"
+    f" ELSE '-' || to_char({_UTC} - {_LOCAL}, 'HH24:MI') END)"
+)

@@ -5,9 +5,11 @@ refusal of unknown query parameters, cursor pagination with a capped page size
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator, Mapping
 from typing import Any, ClassVar
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import models, transaction
 from django.http import Http404, HttpRequest, HttpResponseBase, StreamingHttpResponse
 from django.utils.cache import patch_vary_headers
@@ -20,12 +22,37 @@ from config.api.conditional import ConditionalRequestsMixin, representation_etag
 from config.api.csv_export import CSVRenderer, csv_columns, flatten, stream_csv
 from config.api.filters import TrackerFilterBackend, TrackerOrderingFilter
 from config.api.pagination import TrackerCursorPagination
-from config.api.problems import PROBLEM_CONTENT_TYPE, ProblemJSONRenderer, QueryParameterError
+from config.api.problems import (
+    PROBLEM_CONTENT_TYPE,
+    ProblemJSONRenderer,
+    QueryParameterError,
+    validation_detail,
+)
 
 # What a URL may hold where a slug or an id goes: anything else (upper case, a NUL byte, a
 # dot) cannot name a row, so the URL matches nothing and the answer is a plain 404.
 SLUG_LOOKUP = r"[a-z0-9]+(?:-[a-z0-9]+)*"
 ID_LOOKUP = r"[0-9]+"
+
+
+@contextlib.contextmanager
+def service_errors(serializer: serializers.BaseSerializer | None = None) -> Iterator[None]:
+    """A service's ``ValidationError`` as a 400 naming what the client sent: a model field
+    under the serializer field's name (a source's ``url`` is the API's ``link``), and a
+    service's dotted key (``citations.0.quote``) as the nested field it is."""
+    try:
+        yield
+    except DjangoValidationError as error:
+        names = (
+            {
+                field.source: name
+                for name, field in serializer.fields.items()  # type: ignore[attr-defined]
+                if not field.read_only
+            }
+            if serializer is not None
+            else {}
+        )
+        raise exceptions.ValidationError(validation_detail(error, names)) from error
 
 
 class StrictQueryParametersMixin:
@@ -182,8 +209,8 @@ class TrackerViewSet(TrackerGenericViewSet):
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        with transaction.atomic():
-            instance = self.perform_create(serializer)
+        with transaction.atomic(), service_errors(serializer):
+            instance = self.create_instance(serializer.validated_data)
         return self.written(instance, status.HTTP_201_CREATED)
 
     def update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
@@ -197,17 +224,20 @@ class TrackerViewSet(TrackerGenericViewSet):
             self.check_if_match(instance)
             serializer = self.get_serializer(instance, data=request.data, partial=partial)
             serializer.is_valid(raise_exception=True)
-            instance = self.perform_update(serializer)
+            with service_errors(serializer):
+                instance = self.update_instance(instance, serializer.validated_data)
         return self.written(instance, status.HTTP_200_OK)
 
     def partial_update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         return self.update(request, *args, partial=True, **kwargs)
 
-    def perform_create(self, serializer: serializers.BaseSerializer) -> Any:
-        return serializer.save()
+    def create_instance(self, fields: dict[str, Any]) -> Any:
+        """Create the resource from the validated ``fields``, through the app's service."""
+        raise NotImplementedError(f"{type(self).__name__} writes through a service")
 
-    def perform_update(self, serializer: serializers.BaseSerializer) -> Any:
-        return serializer.save()
+    def update_instance(self, instance: Any, fields: dict[str, Any]) -> Any:
+        """Change ``instance`` through the app's service; return it as stored."""
+        raise NotImplementedError(f"{type(self).__name__} writes through a service")
 
     def written(self, instance: models.Model, status_code: int) -> Response:
         """The stored resource as a GET would return it, with its new ``ETag``."""
