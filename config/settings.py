@@ -321,7 +321,7 @@ LOGGING = django_logging(level=env("DJANGO_LOG_LEVEL", "INFO"))
 
 # Admin: the audit trail shows who (user) and where (URL) for every change.
 PGHISTORY_ADMIN_MODEL = "measures.AuditEvent"
-PGHISTORY_ADMIN_CLASS = "measures.admin.AuditEventAdmin"
+PGHISTORY_ADMIN_CLASS = "measures.admin.audit.AuditEventAdmin"
 # Bulk import needs the "add" permission on the model; export the "view" permission.
 IMPORT_EXPORT_IMPORT_PERMISSION_CODE = "add"
 IMPORT_EXPORT_EXPORT_PERMISSION_CODE = "view"

@@ -119,8 +119,13 @@ def stage_timeline_svg(
     )
 
 
-def _money(amount: Decimal, currency: str) -> str:
+def format_money(amount: Decimal | None, currency: str = "GBP", *, exact: bool = False) -> str:
+    """A sum as a reader reads it: “£40.00m”, “£700,000”; ``exact``: “£40,000,000.00”."""
+    if amount is None:
+        return "-"
     symbol = {"GBP": "£", "EUR": "€", "USD": "$"}.get(currency, f"{currency} ")
+    if exact:
+        return f"{symbol}{amount:,.2f}"
     if amount >= 1_000_000:
         return f"{symbol}{amount / 1_000_000:,.2f}m"
     return f"{symbol}{amount:,.0f}"
@@ -165,11 +170,11 @@ def money_by_phase_svg(
                     f"{max(bar, 1.0):.1f}",
                     bar_h,
                     PHASE_COLOURS[phase],
-                    f"{phase.label}: {_money(amount, str(total['currency']))} in {total['line_count']} line(s)",
+                    f"{phase.label}: {format_money(amount, str(total['currency']))} in {total['line_count']} line(s)",
                     f"{label_w + max(bar, 1.0) + 6:.1f}",
                     y + 13,
                     FONT,
-                    _money(amount, str(total["currency"])),
+                    format_money(amount, str(total["currency"])),
                 )
             )
             y += bar_h + gap

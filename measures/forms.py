@@ -13,7 +13,12 @@ from django.utils import timezone
 
 from measures.choices import AXIS_VALUES, Axis
 from measures.models import EventCitation, Measure, StatusEvent
-from measures.services import CitationInput
+from measures.services import (
+    MEASURE_WRITABLE_FIELDS,
+    CitationInput,
+    StaleVersionError,
+    measure_lock,
+)
 from strategy.models import Source
 
 STALE_MESSAGE = (
@@ -39,23 +44,14 @@ def last_editor(measure: Measure) -> str:
 
 
 class MeasureAdminForm(forms.ModelForm):
-    """Carries the version the researcher opened; saving over a newer version is refused."""
+    """Carries the version the researcher opened; saving over a newer version is refused,
+    with the name of whoever saved it."""
 
     expected_version = forms.IntegerField(widget=forms.HiddenInput, required=False)
 
     class Meta:
         model = Measure
-        fields = [
-            "slug",
-            "strategy",
-            "title",
-            "summary",
-            "category",
-            "lead_organisation",
-            "instrument",
-            "legal_vehicle",
-            "target_on",
-        ]
+        fields = list(MEASURE_WRITABLE_FIELDS)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -66,21 +62,20 @@ class MeasureAdminForm(forms.ModelForm):
         cleaned: dict[str, Any] = super().clean() or {}
         expected = cleaned.get("expected_version")
         if self.instance.pk and expected is not None:
-            # The admin wraps the whole save in a transaction, so this lock is held until
-            # the edit is written: no other save can slip in between check and write.
-            current = (
-                Measure.objects.select_for_update()
-                .filter(pk=self.instance.pk)
-                .values_list("version", flat=True)
-                .first()
-            )
-            if current is not None and current != expected:
+            # The admin wraps the whole save in a transaction, so the lock is held until the
+            # edit is written: no other save can slip in between check and write. The
+            # service says whether the version is stale; this says it in the admin's words.
+            try:
+                measure_lock(measure=self.instance, expected_version=expected)
+            except StaleVersionError as error:
                 raise ValidationError(
                     STALE_MESSAGE.format(
-                        who=last_editor(self.instance), current=current, expected=expected
+                        who=last_editor(self.instance),
+                        current=error.current,
+                        expected=error.expected,
                     ),
                     code="stale_version",
-                )
+                ) from error
         return cleaned
 
 
@@ -154,17 +149,21 @@ class RecordEventForm(forms.Form):
             measure=measure, superseded_by__isnull=True
         ).order_by("-effective_on", "-recorded_at")
 
-    def clean(self) -> dict[str, Any]:
-        cleaned: dict[str, Any] = super().clean() or {}
-        if cleaned.get("source") and not (
-            cleaned.get("quote", "").strip() or cleaned.get("locator", "").strip()
-        ):
-            self.add_error("quote", "Quote the passage or give a locator.")
-        if cleaned.get("second_source") and not (
-            cleaned.get("second_quote", "").strip() or cleaned.get("second_locator", "").strip()
-        ):
-            self.add_error("second_quote", "Quote the passage or give a locator.")
-        return cleaned
+    def add_service_errors(self, error: ValidationError) -> None:
+        """Show what ``status_event_record`` refused next to the field it is about."""
+        for key, messages in error.message_dict.items():
+            for message in messages:
+                self.add_error(self._field_for(key), message)
+
+    def _field_for(self, key: str) -> str | None:
+        if key in ("axis", "value"):
+            return "change"
+        if key == "citations":
+            return "source"
+        if key.startswith("citations."):
+            _, index, name = key.split(".", 2)
+            key = name if index == "0" else f"second_{name}"
+        return key if key in self.fields else None
 
     @property
     def axis_and_value(self) -> tuple[str, str]:

@@ -1,19 +1,74 @@
-"""Admin for organisations and sources. The strategy admin lives in measures/admin.py
-because its page shows the strategy's measures and money, and this app never imports the
-measures app."""
+"""Admin for organisations, sources and strategies, and the base every admin of the project
+shares: saving through the services, like the API, and fields fixed once created."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
+from typing import Any, ClassVar
+
 from django.contrib import admin
+from django.db import models
+from django.http import HttpRequest, HttpResponse
+from django.template.loader import render_to_string
 from django.utils.html import format_html
+from django.utils.safestring import SafeString, mark_safe
 from import_export.admin import ImportExportModelAdmin
 
-from strategy.models import Organisation, Source
+from strategy.models import Organisation, Source, Strategy
 from strategy.resources import SourceResource
+from strategy.services import (
+    organisation_create,
+    organisation_update,
+    source_create,
+    source_update,
+    strategy_create,
+    strategy_update,
+)
+
+
+class ServiceAdminMixin:
+    """An admin that writes through the app's services, as the API does: the form shapes
+    the data and the service checks and saves it. A field the model fixes once created
+    (``fixed_once_created``, e.g. a slug) is read-only on an existing object and
+    prepopulated only on a new one."""
+
+    model: type[models.Model]
+
+    def create_with(self, request: HttpRequest, fields: Mapping[str, Any]) -> models.Model:
+        raise NotImplementedError
+
+    def update_with(
+        self, request: HttpRequest, obj: Any, fields: Mapping[str, Any], form: Any
+    ) -> models.Model:
+        raise NotImplementedError
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        readonly = list(super().get_readonly_fields(request, obj))  # type: ignore[misc]
+        if obj is not None:
+            readonly += [
+                name
+                for name in getattr(self.model, "fixed_once_created", ())
+                if name not in readonly
+            ]
+        return readonly
+
+    def get_prepopulated_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        return {} if obj else super().get_prepopulated_fields(request, obj)  # type: ignore[misc]
+
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        stored = {field.name for field in self.model._meta.concrete_fields}
+        fields = {name: value for name, value in form.cleaned_data.items() if name in stored}
+        if change:
+            self.update_with(request, obj, fields, form)
+            return
+        created = self.create_with(request, fields)
+        # The admin goes on with its own object (the message, the log, the redirect).
+        obj.pk = created.pk
+        obj._state.adding = False
 
 
 @admin.register(Organisation)
-class OrganisationAdmin(admin.ModelAdmin):
+class OrganisationAdmin(ServiceAdminMixin, admin.ModelAdmin):
     list_display = ["name", "slug", "kind", "updated_at"]
     list_filter = ["kind"]
     search_fields = ["name", "slug"]
@@ -21,16 +76,17 @@ class OrganisationAdmin(admin.ModelAdmin):
     prepopulated_fields = {"slug": ("name",)}
     readonly_fields = ["created_at", "updated_at"]
 
-    def get_readonly_fields(self, request, obj=None):
-        # A slug is part of public URLs: fixed once the organisation exists.
-        return [*self.readonly_fields, "slug"] if obj else self.readonly_fields
+    def create_with(self, request: HttpRequest, fields: Mapping[str, Any]) -> Organisation:
+        return organisation_create(fields=fields)
 
-    def get_prepopulated_fields(self, request, obj=None):
-        return {} if obj else self.prepopulated_fields
+    def update_with(
+        self, request: HttpRequest, obj: Any, fields: Mapping[str, Any], form: Any
+    ) -> Organisation:
+        return organisation_update(organisation=obj, fields=fields)
 
 
 @admin.register(Source)
-class SourceAdmin(ImportExportModelAdmin):
+class SourceAdmin(ServiceAdminMixin, ImportExportModelAdmin):
     resource_classes = [SourceResource]
     list_display = ["title", "publisher", "kind", "published_on", "link"]
     list_filter = ["kind", "published_on"]
@@ -49,3 +105,60 @@ class SourceAdmin(ImportExportModelAdmin):
         return format_html(
             '<a href="{}" rel="noopener noreferrer" target="_blank">open</a>', source.url
         )
+
+    def create_with(self, request: HttpRequest, fields: Mapping[str, Any]) -> Source:
+        return source_create(fields=fields)
+
+    def update_with(
+        self, request: HttpRequest, obj: Any, fields: Mapping[str, Any], form: Any
+    ) -> Source:
+        return source_update(source=obj, fields=fields)
+
+
+# A part of a strategy's admin page that another app contributes: given the request and the
+# strategy, the template to render below the strategy's fields and its context.
+StrategySection = Callable[[HttpRequest, Strategy], tuple[str, dict[str, Any]]]
+
+
+@admin.register(Strategy)
+class StrategyAdmin(ServiceAdminMixin, admin.ModelAdmin):
+    change_form_template = "admin/strategy/strategy/change_form.html"
+    list_display = ["title", "owner", "published_on"]
+    list_filter = ["owner", "published_on"]
+    search_fields = ["title", "slug", "summary"]
+    autocomplete_fields = ["owner", "source"]
+    list_select_related = ["owner"]
+    ordering = ["-published_on"]
+    readonly_fields = ["created_at", "updated_at"]
+    prepopulated_fields = {"slug": ("title",)}
+    # Filled by the apps that track a strategy's commitments (the measures app adds its
+    # measures per stage and its money per phase); this app never imports them.
+    sections: ClassVar[list[StrategySection]] = []
+
+    def create_with(self, request: HttpRequest, fields: Mapping[str, Any]) -> Strategy:
+        return strategy_create(fields=fields)
+
+    def update_with(
+        self, request: HttpRequest, obj: Any, fields: Mapping[str, Any], form: Any
+    ) -> Strategy:
+        return strategy_update(strategy=obj, fields=fields)
+
+    def change_view(
+        self,
+        request: HttpRequest,
+        object_id: str,
+        form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
+    ) -> HttpResponse:
+        strategy = self.get_object(request, object_id)
+        context = dict(extra_context or {})
+        if strategy is not None:
+            context["sections"] = [
+                self._render(request, section(request, strategy)) for section in self.sections
+            ]
+        return super().change_view(request, object_id, form_url, extra_context=context)
+
+    @staticmethod
+    def _render(request: HttpRequest, section: tuple[str, dict[str, Any]]) -> SafeString:
+        template, context = section
+        return mark_safe(render_to_string(template, context, request))  # noqa: S308 - a template's output

@@ -1,0 +1,76 @@
+"""Every status event of every measure, read-only: events are recorded and corrected from
+the measure's page, and never edited."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin
+from django.db.models import QuerySet
+from django.http import HttpRequest
+
+from measures.models import EventCitation, StatusEvent
+
+
+class EventCitationInline(admin.TabularInline):
+    model = EventCitation
+    fields = ("source", "quote", "locator")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(StatusEvent)
+class StatusEventAdmin(admin.ModelAdmin):
+    list_display = [
+        "effective_on",
+        "measure",
+        "axis",
+        "value_label",
+        "recorded_at",
+        "recorded_by",
+        "corrected",
+    ]
+    list_filter = ["axis", "value", "effective_on", "recorded_at"]
+    search_fields = ["measure__title", "measure__slug", "rationale"]
+    list_select_related = ["measure", "recorded_by"]
+    date_hierarchy = "effective_on"
+    ordering = ["-recorded_at"]
+    inlines = [EventCitationInline]
+    fields = (
+        "measure",
+        "axis",
+        "value",
+        "effective_on",
+        "recorded_at",
+        "recorded_by",
+        "rationale",
+        "supersedes",
+    )
+    readonly_fields = fields
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[StatusEvent]:
+        return super().get_queryset(request).prefetch_related("superseded_by")
+
+    @admin.display(description="Value")
+    def value_label(self, event: StatusEvent) -> str:
+        return event.value_label
+
+    @admin.display(description="Corrected", boolean=True)
+    def corrected(self, event: StatusEvent) -> bool:
+        return bool(event.superseded_by.all())
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False

@@ -1,0 +1,240 @@
+"""Measures: the list with status and money, a measure's page with its timeline, and the
+form that records or corrects a status event."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from django.contrib import admin, messages
+from django.contrib.admin.options import IS_POPUP_VAR
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import DecimalField, OuterRef, QuerySet, Subquery, Sum
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import URLPattern, path, reverse
+from django.utils import timezone
+from import_export.admin import ImportExportModelAdmin
+
+from measures.charts import format_money, stage_timeline_svg
+from measures.choices import Axis, FundingPhase
+from measures.forms import MeasureAdminForm, RecordEventForm
+from measures.models import FundingLine, Measure, StatusEvent
+from measures.resources import MeasureResource
+from measures.services import measure_create, measure_update, status_event_record
+from strategy.admin import ServiceAdminMixin
+
+PHASES_SHOWN = [FundingPhase.ANNOUNCED, FundingPhase.ALLOCATED, FundingPhase.SPENT]
+
+
+class OverdueFilter(admin.SimpleListFilter):
+    title = "overdue"
+    parameter_name = "overdue"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [("yes", "Overdue"), ("no", "Not overdue")]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        if self.value() == "yes":
+            return queryset.filter(is_overdue=True)
+        if self.value() == "no":
+            return queryset.filter(is_overdue=False)
+        return queryset
+
+
+def event_timeline(measure: Measure) -> list[StatusEvent]:
+    return list(StatusEvent.objects.for_api().filter(measure=measure).in_effect_order())
+
+
+@admin.register(Measure)
+class MeasureAdmin(ServiceAdminMixin, ImportExportModelAdmin):
+    form = MeasureAdminForm
+    resource_classes = [MeasureResource]
+    change_form_template = "admin/measures/measure/change_form.html"
+    list_display = [
+        "title",
+        "strategy",
+        "stage",
+        "verdict",
+        "confidence",
+        "lead_organisation",
+        "money_per_phase",
+        "target_on",
+        "overdue",
+    ]
+    list_filter = [
+        "stage",
+        "verdict",
+        "confidence",
+        OverdueFilter,
+        "instrument",
+        "strategy",
+        "category",
+        ("lead_organisation", admin.RelatedOnlyFieldListFilter),
+    ]
+    search_fields = ["title", "slug", "summary", "legal_vehicle", "category"]
+    autocomplete_fields = ["strategy", "lead_organisation"]
+    list_select_related = ["strategy", "lead_organisation"]
+    ordering = ["strategy__title", "title"]
+    list_per_page = 50
+    readonly_fields = [
+        "stage",
+        "stage_since",
+        "verdict",
+        "confidence",
+        "version",
+        "created_at",
+        "updated_at",
+    ]
+    fieldsets = [
+        (None, {"fields": ["slug", "strategy", "title", "summary", "category"]}),
+        (
+            "Delivery",
+            {"fields": ["lead_organisation", "instrument", "legal_vehicle", "target_on"]},
+        ),
+        (
+            "Status (from the event history; record an event to change it)",
+            {"fields": ["stage", "stage_since", "verdict", "confidence"]},
+        ),
+        (
+            "Record",
+            {
+                "fields": ["version", "created_at", "updated_at", "expected_version"],
+                "classes": ["collapse"],
+            },
+        ),
+    ]
+    prepopulated_fields = {"slug": ("title",)}
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Measure]:
+        queryset: Any = super().get_queryset(request)
+        totals = {}
+        for phase in PHASES_SHOWN:
+            lines = (
+                FundingLine.objects.filter(
+                    measure=OuterRef("pk"), phase=phase, parent__measure__isnull=True
+                )
+                .values("measure")
+                .annotate(total=Sum("amount"))
+                .values("total")
+            )
+            totals[f"money_{phase}"] = Subquery(
+                lines, output_field=DecimalField(max_digits=18, decimal_places=2)
+            )
+        return queryset.with_overdue().annotate(**totals)
+
+    @admin.display(description="Money", ordering=None)
+    def money_per_phase(self, measure: Any) -> str:
+        parts = [
+            f"{FundingPhase(phase).label} {format_money(getattr(measure, f'money_{phase}', None))}"
+            for phase in PHASES_SHOWN
+            if getattr(measure, f"money_{phase}", None) is not None
+        ]
+        return " · ".join(parts) or "-"
+
+    @admin.display(description="Overdue", boolean=True, ordering="is_overdue")
+    def overdue(self, measure: Any) -> bool:
+        return bool(getattr(measure, "is_overdue", False))
+
+    def create_with(self, request: HttpRequest, fields: Mapping[str, Any]) -> Measure:
+        return measure_create(fields=fields)
+
+    def update_with(
+        self, request: HttpRequest, obj: Any, fields: Mapping[str, Any], form: Any
+    ) -> Measure:
+        # The form has locked the row and checked the version; the service checks again.
+        return measure_update(
+            measure=obj, fields=fields, expected_version=form.cleaned_data.get("expected_version")
+        )
+
+    # The timeline and the event form ---------------------------------------------------
+
+    def get_urls(self) -> list[URLPattern]:
+        return [
+            path(
+                "<path:object_id>/record-event/",
+                self.admin_site.admin_view(self.record_event_view),
+                name="measures_measure_record_event",
+            ),
+            *super().get_urls(),
+        ]
+
+    def change_view(
+        self,
+        request: HttpRequest,
+        object_id: str,
+        form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
+    ) -> HttpResponse:
+        measure = self.get_object(request, object_id)
+        context = dict(extra_context or {})
+        if measure is not None:
+            events = event_timeline(measure)
+            stage_changes = sorted(
+                (e.effective_on, e.value)
+                for e in events
+                if e.axis == Axis.STAGE and not e.superseded_by.all()
+            )
+            context.update(
+                timeline=events,
+                timeline_svg=stage_timeline_svg(stage_changes, until=timezone.localdate()),
+                can_record_event=request.user.has_perm("measures.add_statusevent"),
+                record_event_url=reverse("admin:measures_measure_record_event", args=[measure.pk]),
+            )
+        return super().change_view(request, object_id, form_url, extra_context=context)
+
+    def record_event_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        measure = get_object_or_404(Measure.objects.select_related("strategy"), pk=object_id)
+        if not request.user.has_perm("measures.add_statusevent"):
+            raise PermissionDenied
+        initial: dict[str, Any] = {"effective_on": timezone.localdate()}
+        corrected = None
+        if request.method == "GET" and request.GET.get("supersedes", "").isdigit():
+            corrected = StatusEvent.objects.filter(
+                measure=measure, pk=request.GET["supersedes"]
+            ).first()
+            if corrected is not None:
+                initial.update(
+                    supersedes=corrected.pk,
+                    change=f"{corrected.axis}:{corrected.value}",
+                    effective_on=corrected.effective_on,
+                )
+        form = RecordEventForm(request.POST or None, measure=measure, initial=initial)
+        if request.method == "POST" and form.is_valid():
+            axis, value = form.axis_and_value
+            try:
+                event = status_event_record(
+                    measure=measure,
+                    axis=axis,
+                    value=value,
+                    effective_on=form.cleaned_data["effective_on"],
+                    rationale=form.cleaned_data["rationale"],
+                    citations=form.citations(),
+                    supersedes=form.cleaned_data.get("supersedes"),
+                    recorded_by=request.user,
+                )
+            except ValidationError as error:
+                form.add_service_errors(error)
+            else:
+                verb = "Correction" if event.supersedes_id else "Event"
+                self.message_user(
+                    request,
+                    f"{verb} recorded: {event.get_axis_display()} → {event.value_label} on {event.effective_on:%d %b %Y}.",
+                    messages.SUCCESS,
+                )
+                return HttpResponseRedirect(
+                    reverse("admin:measures_measure_change", args=[measure.pk])
+                )
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"{'Correct an event of' if corrected or form['supersedes'].value() else 'Record a status event for'}: {measure.title}",
+            "opts": self.model._meta,
+            "original": measure,
+            "measure": measure,
+            "form": form,
+            "media": self.media + form.media,
+            "is_popup": IS_POPUP_VAR in request.GET,
+            "has_view_permission": True,
+        }
+        return TemplateResponse(request, "admin/measures/measure/record_event.html", context)
