@@ -23,6 +23,8 @@ from django.utils.dateparse import parse_date
 from measures.models import Measure
 
 PAGE_SIZE = 50
+# The product's columns, repeated on purpose: the floor must not share the product's code
+# (tests/api/test_measure_representation.py holds the two answers equal).
 FIELDS = (
     "slug",
     "title",

@@ -45,6 +45,7 @@ from typing import Any
 
 import psycopg
 
+# The values the generated rows take are the product's own.
 from measures.choices import (
     ALLOWED_STAGE_MOVES,
     Confidence,

@@ -88,7 +88,7 @@ def code_version() -> str:
     snapshot = BASE_DIR / "SNAPSHOT"
     if snapshot.exists():
         return snapshot.read_text().strip().replace("\n", " ")
-    try:
+    try:  # two git calls with the same options
         commit = subprocess.run(
             ["git", "rev-parse", "--short", "HEAD"],
             cwd=BASE_DIR,
@@ -687,26 +687,14 @@ def bulk_import(args: argparse.Namespace) -> dict[str, Any]:
 
     from measures.models import Measure
     from measures.resources import MeasureResource
-    from measures.services import CitationInput, status_event_record
+    from measures.services import MEASURE_WRITABLE_FIELDS, CitationInput, status_event_record
     from strategy.models import Organisation, Source, Strategy
 
     say(f"bulk import: {args.import_measures:,} measures")
     strategies = list(Strategy.objects.order_by("id").values_list("slug", flat=True)[:20])
     organisations = list(Organisation.objects.order_by("id").values_list("slug", flat=True)[:20])
     source = Source.objects.order_by("id").first()
-    dataset = tablib.Dataset(
-        headers=[
-            "slug",
-            "strategy",
-            "title",
-            "summary",
-            "category",
-            "lead_organisation",
-            "instrument",
-            "legal_vehicle",
-            "target_on",
-        ]
-    )
+    dataset = tablib.Dataset(headers=list(MEASURE_WRITABLE_FIELDS))
     for number in range(args.import_measures):
         dataset.append(
             [

@@ -1,4 +1,5 @@
-"""Named values for measures, and the one table of allowed stage moves beside them."""
+"""Named values for measures, and the one table of allowed stage moves beside them. Each set
+of values is its own ``TextChoices``: alike in shape, different in meaning."""
 
 from __future__ import annotations
 

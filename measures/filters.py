@@ -14,15 +14,7 @@ from config.api.filters import (
     StrictBooleanFilter,
     StrictNumberFilter,
 )
-from measures.choices import (
-    Axis,
-    Confidence,
-    FundingNovelty,
-    FundingPhase,
-    Instrument,
-    Stage,
-    Verdict,
-)
+from measures import choices
 from measures.models import FundingLine, Measure, StatusEvent
 
 
@@ -34,18 +26,19 @@ class MeasureFilterSet(django_filters.FilterSet):
         field_name="strategy__slug",
         help_text="Slug of the strategy, e.g. “serious-violence-strategy-2018”.",
     )
+    # The three status axes filter alike, each on its own values.
     stage = django_filters.MultipleChoiceFilter(
-        choices=Stage.choices,
+        choices=choices.Stage.choices,
         method="filter_status",
         help_text="Only measures at one of these stages (repeat the parameter for several).",
     )
     verdict = django_filters.MultipleChoiceFilter(
-        choices=Verdict.choices,
+        choices=choices.Verdict.choices,
         method="filter_status",
         help_text="Only measures with one of these verdicts.",
     )
     confidence = django_filters.MultipleChoiceFilter(
-        choices=Confidence.choices,
+        choices=choices.Confidence.choices,
         method="filter_status",
         help_text="Only measures with one of these delivery-confidence ratings.",
     )
@@ -54,7 +47,8 @@ class MeasureFilterSet(django_filters.FilterSet):
         help_text="The strategy theme, e.g. “Law enforcement and criminal justice”.",
     )
     instrument = django_filters.MultipleChoiceFilter(
-        choices=Instrument.choices, help_text="Only measures delivered by one of these instruments."
+        choices=choices.Instrument.choices,
+        help_text="Only measures delivered by one of these instruments.",
     )
     lead_organisation = django_filters.CharFilter(
         field_name="lead_organisation__slug",
@@ -120,7 +114,7 @@ class MeasureFilterSet(django_filters.FilterSet):
 
 class StatusEventFilterSet(django_filters.FilterSet):
     axis = django_filters.MultipleChoiceFilter(
-        choices=Axis.choices, help_text="Only events on these axes."
+        choices=choices.Axis.choices, help_text="Only events on these axes."
     )
     current = StrictBooleanFilter(
         field_name="superseded_by",
@@ -154,10 +148,10 @@ class FundingLineFilterSet(django_filters.FilterSet):
         help_text="true: only lines not attached to a measure.",
     )
     phase = django_filters.MultipleChoiceFilter(
-        choices=FundingPhase.choices, help_text="Only lines in these phases."
+        choices=choices.FundingPhase.choices, help_text="Only lines in these phases."
     )
     novelty = django_filters.MultipleChoiceFilter(
-        choices=FundingNovelty.choices, help_text="Only new or only re-announced money."
+        choices=choices.FundingNovelty.choices, help_text="Only new or only re-announced money."
     )
     funder = django_filters.CharFilter(field_name="funder__slug", help_text="Slug of the funder.")
     recipient = django_filters.CharFilter(

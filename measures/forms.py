@@ -149,6 +149,22 @@ class RecordEventForm(forms.Form):
             measure=measure, superseded_by__isnull=True
         ).order_by("-effective_on", "-recorded_at")
 
+    @property
+    def fieldsets(self) -> list[tuple[str, list[forms.BoundField]]]:
+        """The form's fields in the two groups the page shows."""
+        groups = {
+            "What changed": ["change", "effective_on", "rationale", "supersedes"],
+            "Evidence": [
+                "source",
+                "quote",
+                "locator",
+                "second_source",
+                "second_quote",
+                "second_locator",
+            ],
+        }
+        return [(title, [self[name] for name in names]) for title, names in groups.items()]
+
     def add_service_errors(self, error: ValidationError) -> None:
         """Show what ``status_event_record`` refused next to the field it is about."""
         for key, messages in error.message_dict.items():

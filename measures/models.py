@@ -1,5 +1,6 @@
 """What is tracked: each measure of a strategy, the dated events that move it, and the money
-attached to it."""
+attached to it. Fields are declared one by one, Django's way: alike in shape, each with its
+own meaning and example."""
 
 from __future__ import annotations
 
@@ -649,6 +650,8 @@ class FundingLine(models.Model):
         default=FundingNovelty.UNKNOWN,
         help_text="Whether this is additional money or money announced before.",
     )
+    # Cited as an EventCitation is (source, quote, locator), with help texts about a figure;
+    # the rule both keep is quote_or_locator().
     source = models.ForeignKey(
         Source,
         on_delete=models.PROTECT,

@@ -33,6 +33,7 @@ from rest_framework.reverse import reverse
 from config.api.conditional import etag_from_parts, require_current
 from config.api.csv_export import sql_text
 from measures.models import Measure, is_overdue
+from measures.services import MEASURE_WRITABLE_FIELDS
 from strategy.models import Organisation, Strategy
 from strategy.serializers import OrganisationReferenceSerializer, StrategyReferenceSerializer
 
@@ -58,17 +59,10 @@ class MeasureSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Measure
+        # What may be written, framed by what the server adds.
         fields = [
             "url",
-            "slug",
-            "strategy",
-            "title",
-            "summary",
-            "category",
-            "lead_organisation",
-            "instrument",
-            "legal_vehicle",
-            "target_on",
+            *MEASURE_WRITABLE_FIELDS,
             "is_overdue",
             "stage",
             "stage_since",

@@ -95,6 +95,7 @@ def load_seed_file(path: Path) -> Counter[str]:
             )
             for row in data.get("organisations", [])
         }
+        # Each kind of row is upserted alike, with its own lookup, fields and services.
         sources = {
             row["key"]: _upsert(
                 Source,

@@ -8,7 +8,12 @@ from typing import Any
 from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 
-from config.api.fields import MoneyField, StrictCharField, TrackerModelSerializer
+from config.api.fields import (
+    MoneyField,
+    StrictCharField,
+    TrackerModelSerializer,
+    slug_reference,
+)
 from measures.choices import (
     AXIS_VALUES,
     Axis,
@@ -32,17 +37,13 @@ STATUS_VALUES = sorted({value for choices in AXIS_VALUES.values() for value in c
 class MeasureWriteSerializer(TrackerModelSerializer):
     """A measure as written. Its status is not written here: record a status event."""
 
-    strategy = serializers.SlugRelatedField(
-        slug_field="slug",
-        queryset=Strategy.objects.all(),
-        help_text="Slug of the strategy, e.g. “serious-violence-strategy-2018”.",
+    strategy = slug_reference(
+        Strategy.objects.all(), "Slug of the strategy, e.g. “serious-violence-strategy-2018”."
     )
-    lead_organisation = serializers.SlugRelatedField(
-        slug_field="slug",
-        queryset=Organisation.objects.all(),
-        allow_null=True,
-        required=False,
-        help_text="Slug of the lead organisation, e.g. “home-office”.",
+    lead_organisation = slug_reference(
+        Organisation.objects.all(),
+        "Slug of the lead organisation, e.g. “home-office”.",
+        optional=True,
     )
 
     class Meta:
@@ -163,29 +164,17 @@ class FundingLineSerializer(TrackerModelSerializer):
     with its evidence. Figures in different phases are never added together."""
 
     url = serializers.HyperlinkedIdentityField(view_name="fundingline-detail")
-    strategy = serializers.SlugRelatedField(
-        slug_field="slug", queryset=Strategy.objects.all(), help_text="Slug of the strategy."
+    strategy = slug_reference(Strategy.objects.all(), "Slug of the strategy.")
+    measure = slug_reference(
+        Measure.objects.all(),
+        "Slug of the measure it funds; null for a strategy-wide envelope.",
+        optional=True,
     )
-    measure = serializers.SlugRelatedField(
-        slug_field="slug",
-        queryset=Measure.objects.all(),
-        allow_null=True,
-        required=False,
-        help_text="Slug of the measure it funds; null for a strategy-wide envelope.",
+    funder = slug_reference(
+        Organisation.objects.all(), "Slug of the organisation that pays.", optional=True
     )
-    funder = serializers.SlugRelatedField(
-        slug_field="slug",
-        queryset=Organisation.objects.all(),
-        allow_null=True,
-        required=False,
-        help_text="Slug of the organisation that pays.",
-    )
-    recipient = serializers.SlugRelatedField(
-        slug_field="slug",
-        queryset=Organisation.objects.all(),
-        allow_null=True,
-        required=False,
-        help_text="Slug of the organisation that receives it.",
+    recipient = slug_reference(
+        Organisation.objects.all(), "Slug of the organisation that receives it.", optional=True
     )
     amount = MoneyField(
         max_digits=15,

@@ -116,6 +116,7 @@ def writer(base: str, token: str, strategy: str, run: Run, stop: threading.Event
                 time.sleep(0.2)
 
 
+# Like the writer: send, note the outcome (or the transport error), go on.
 def reader(base: str, run: Run, stop: threading.Event) -> None:
     paths = ["/api/v1/measures/?page_size=20", "/api/v1/strategies/", "/readyz"]
     with httpx.Client(base_url=base, timeout=10) as client:

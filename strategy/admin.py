@@ -14,21 +14,15 @@ from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
 from import_export.admin import ImportExportModelAdmin
 
+from strategy import services
 from strategy.models import Organisation, Source, Strategy
 from strategy.resources import SourceResource
-from strategy.services import (
-    organisation_create,
-    organisation_update,
-    source_create,
-    source_update,
-    strategy_create,
-    strategy_update,
-)
 
 
 class ServiceAdminMixin:
     """An admin that writes through the app's services, as the API does: the form shapes
-    the data and the service checks and saves it. A field the model fixes once created
+    the data and the service checks and saves it. Each admin names its two services in
+    ``create_with`` and ``update_with``, alike by design. A field the model fixes once created
     (``fixed_once_created``, e.g. a slug) is read-only on an existing object and
     prepopulated only on a new one."""
 
@@ -77,12 +71,12 @@ class OrganisationAdmin(ServiceAdminMixin, admin.ModelAdmin):
     readonly_fields = ["created_at", "updated_at"]
 
     def create_with(self, request: HttpRequest, fields: Mapping[str, Any]) -> Organisation:
-        return organisation_create(fields=fields)
+        return services.organisation_create(fields=fields)
 
     def update_with(
         self, request: HttpRequest, obj: Any, fields: Mapping[str, Any], form: Any
     ) -> Organisation:
-        return organisation_update(organisation=obj, fields=fields)
+        return services.organisation_update(organisation=obj, fields=fields)
 
 
 @admin.register(Source)
@@ -107,12 +101,12 @@ class SourceAdmin(ServiceAdminMixin, ImportExportModelAdmin):
         )
 
     def create_with(self, request: HttpRequest, fields: Mapping[str, Any]) -> Source:
-        return source_create(fields=fields)
+        return services.source_create(fields=fields)
 
     def update_with(
         self, request: HttpRequest, obj: Any, fields: Mapping[str, Any], form: Any
     ) -> Source:
-        return source_update(source=obj, fields=fields)
+        return services.source_update(source=obj, fields=fields)
 
 
 # A part of a strategy's admin page that another app contributes: given the request and the
@@ -136,12 +130,12 @@ class StrategyAdmin(ServiceAdminMixin, admin.ModelAdmin):
     sections: ClassVar[list[StrategySection]] = []
 
     def create_with(self, request: HttpRequest, fields: Mapping[str, Any]) -> Strategy:
-        return strategy_create(fields=fields)
+        return services.strategy_create(fields=fields)
 
     def update_with(
         self, request: HttpRequest, obj: Any, fields: Mapping[str, Any], form: Any
     ) -> Strategy:
-        return strategy_update(strategy=obj, fields=fields)
+        return services.strategy_update(strategy=obj, fields=fields)
 
     def change_view(
         self,
@@ -150,6 +144,7 @@ class StrategyAdmin(ServiceAdminMixin, admin.ModelAdmin):
         form_url: str = "",
         extra_context: dict[str, Any] | None = None,
     ) -> HttpResponse:
+        # Django's way of adding to a change page, as MeasureAdmin adds its timeline.
         strategy = self.get_object(request, object_id)
         context = dict(extra_context or {})
         if strategy is not None:

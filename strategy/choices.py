@@ -1,4 +1,5 @@
-"""Named values for the strategy app, each with a label for people."""
+"""Named values for the strategy app, each with a label for people. Each set of values is its
+own ``TextChoices``: alike in shape, different in meaning."""
 
 from django.db import models
 

@@ -28,15 +28,20 @@ class OrganisationFilterSet(django_filters.FilterSet):
         return queryset.filter(Q(name__icontains=value) | Q(slug__icontains=value))
 
 
-class StrategyFilterSet(django_filters.FilterSet):
-    owner = django_filters.CharFilter(
-        field_name="owner__slug", help_text="Slug of the owning organisation, e.g. “home-office”."
-    )
+class PublishedOnFilterSet(django_filters.FilterSet):
+    """Filters on ``published_on``, which strategies and sources both have."""
+
     published_after = ISODateFilter(
         field_name="published_on", lookup_expr="gte", help_text="Published on or after this date."
     )
     published_before = ISODateFilter(
         field_name="published_on", lookup_expr="lte", help_text="Published on or before this date."
+    )
+
+
+class StrategyFilterSet(PublishedOnFilterSet):
+    owner = django_filters.CharFilter(
+        field_name="owner__slug", help_text="Slug of the owning organisation, e.g. “home-office”."
     )
 
     class Meta:
@@ -44,18 +49,12 @@ class StrategyFilterSet(django_filters.FilterSet):
         fields = ["owner"]
 
 
-class SourceFilterSet(django_filters.FilterSet):
+class SourceFilterSet(PublishedOnFilterSet):
     kind = django_filters.MultipleChoiceFilter(
         choices=SourceKind.choices, help_text="Only sources of these kinds."
     )
     publisher = django_filters.CharFilter(
         lookup_expr="icontains", help_text="Part of the publisher's name, e.g. “ITV”."
-    )
-    published_after = ISODateFilter(
-        field_name="published_on", lookup_expr="gte", help_text="Published on or after this date."
-    )
-    published_before = ISODateFilter(
-        field_name="published_on", lookup_expr="lte", help_text="Published on or before this date."
     )
     q = django_filters.CharFilter(
         method="filter_text", help_text="Words in the title or address, e.g. “Offensive Weapons”."

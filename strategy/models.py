@@ -1,5 +1,6 @@
 """What frames the tracked measures: organisations, the strategies they publish, and the
-sources that evidence every fact."""
+sources that evidence every fact. Fields are declared one by one, Django's way: alike in
+shape, each with its own meaning and example."""
 
 from __future__ import annotations
 

@@ -1,39 +1,57 @@
-"""Bulk import and export of sources (CSV or XLSX) through django-import-export, writing
-through the services like the admin's forms."""
+"""Bulk import and export (CSV or XLSX) through django-import-export: the base every
+resource of the project shares, and sources. Rows are written through the services, like
+the admin's forms and the API."""
 
 from __future__ import annotations
 
-from import_export import resources
+from typing import Any
 
+from django.db import models
+from import_export import fields, resources
+from import_export.widgets import ForeignKeyWidget
+
+from strategy import services
 from strategy.models import Source
-from strategy.services import source_create, source_update
 
 
-class SourceResource(resources.ModelResource):
-    """Sources are matched by their URL: importing a file twice updates, never duplicates."""
+class TrackerResource(resources.ModelResource):
+    """Every row is checked by the model (``full_clean``) in the preview; an import with
+    any invalid row writes nothing; a row that changes nothing is skipped and said so."""
 
     class Meta:
-        model = Source
-        import_id_fields = ("url",)
-        fields = (
-            "url",
-            "title",
-            "publisher",
-            "kind",
-            "published_on",
-            "archived_url",
-            "external_id",
-            "note",
-        )
-        export_order = fields
         clean_model_instances = True
         skip_unchanged = True
         report_skipped = True
         use_transactions = True
 
+
+def slug_column(name: str, model: type[models.Model]) -> fields.Field:
+    """A column naming a related object by its slug."""
+    return fields.Field(attribute=name, column_name=name, widget=ForeignKeyWidget(model, "slug"))
+
+
+def read_only_column(name: str) -> fields.Field:
+    """A column that is exported for reading and never imported."""
+    return fields.Field(attribute=name, column_name=name, readonly=True)
+
+
+class SourceResource(TrackerResource):
+    """Sources are matched by their URL: importing a file twice updates, never duplicates."""
+
+    class Meta:
+        model = Source
+        import_id_fields = ("url",)
+        # Every field a researcher writes (the timestamps are the server's).
+        fields = tuple(
+            field.name
+            for field in Source._meta.concrete_fields
+            if field.editable and not field.primary_key
+        )
+        export_order = fields
+
     def do_instance_save(self, instance: Source, is_create: bool) -> None:
-        values = {name: getattr(instance, name) for name in self._meta.fields}
+        values: dict[str, Any] = {name: getattr(instance, name) for name in self._meta.fields}
         if is_create:
-            instance.pk = source_create(fields=values).pk
+            instance.pk = services.source_create(fields=values).pk
         else:
-            source_update(source=Source.objects.get(pk=instance.pk), fields=values)
+            services.source_update(source=Source.objects.get(pk=instance.pk), fields=values)

@@ -6,7 +6,12 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
-from config.api.fields import ResourceLinkField, StrictURLField, TrackerModelSerializer
+from config.api.fields import (
+    ResourceLinkField,
+    StrictURLField,
+    TrackerModelSerializer,
+    slug_reference,
+)
 from strategy.models import Organisation, Source, Strategy
 
 
@@ -75,10 +80,9 @@ class StrategySerializer(TrackerModelSerializer):
     """A published government plan whose commitments are tracked as measures."""
 
     url = ResourceLinkField(view_name="strategy-detail", lookup_field="slug")
-    owner = serializers.SlugRelatedField(
-        slug_field="slug",
-        queryset=Organisation.objects.all(),
-        help_text="Slug of the organisation that published it, e.g. “home-office”.",
+    owner = slug_reference(
+        Organisation.objects.all(),
+        "Slug of the organisation that published it, e.g. “home-office”.",
     )
     page = StrictURLField(
         source="url",

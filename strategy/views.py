@@ -1,22 +1,16 @@
 """API views for organisations, strategies and sources: declarative, on the shared base, and
-writing through ``strategy.services``."""
+writing through ``strategy.services``. The three are alike by design (NetBox's pattern): a
+view set names its queryset, serializer, filters and the services it writes with."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from config.api.views import SLUG_LOOKUP, TrackerViewSet
+from strategy import services
 from strategy.filters import OrganisationFilterSet, SourceFilterSet, StrategyFilterSet
 from strategy.models import Organisation, Source, Strategy
 from strategy.serializers import OrganisationSerializer, SourceSerializer, StrategySerializer
-from strategy.services import (
-    organisation_create,
-    organisation_update,
-    source_create,
-    source_update,
-    strategy_create,
-    strategy_update,
-)
 
 
 class OrganisationViewSet(TrackerViewSet):
@@ -33,10 +27,10 @@ class OrganisationViewSet(TrackerViewSet):
     csv_filename = "organisations.csv"
 
     def create_instance(self, fields: dict[str, Any]) -> Organisation:
-        return organisation_create(fields=fields)
+        return services.organisation_create(fields=fields)
 
     def update_instance(self, instance: Any, fields: dict[str, Any]) -> Organisation:
-        return organisation_update(organisation=instance, fields=fields)
+        return services.organisation_update(organisation=instance, fields=fields)
 
 
 class StrategyViewSet(TrackerViewSet):
@@ -52,10 +46,10 @@ class StrategyViewSet(TrackerViewSet):
     csv_filename = "strategies.csv"
 
     def create_instance(self, fields: dict[str, Any]) -> Strategy:
-        return strategy_create(fields=fields)
+        return services.strategy_create(fields=fields)
 
     def update_instance(self, instance: Any, fields: dict[str, Any]) -> Strategy:
-        return strategy_update(strategy=instance, fields=fields)
+        return services.strategy_update(strategy=instance, fields=fields)
 
 
 class SourceViewSet(TrackerViewSet):
@@ -69,7 +63,7 @@ class SourceViewSet(TrackerViewSet):
     csv_filename = "sources.csv"
 
     def create_instance(self, fields: dict[str, Any]) -> Source:
-        return source_create(fields=fields)
+        return services.source_create(fields=fields)
 
     def update_instance(self, instance: Any, fields: dict[str, Any]) -> Source:
-        return source_update(source=instance, fields=fields)
+        return services.source_update(source=instance, fields=fields)

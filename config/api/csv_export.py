@@ -21,7 +21,7 @@ from rest_framework import renderers, serializers
 
 class CSVRenderer(renderers.BaseRenderer):
     """``text/csv`` for list endpoints (``Accept: text/csv`` or ``?format=csv``). Views stream
-    the rows themselves (see ``CSVListMixin``); this class lets content negotiation and the
+    the rows themselves (see ``TrackerViewSet.csv_export``); this class lets content negotiation and the
     OpenAPI document know the representation exists."""
 
     media_type = "text/csv"

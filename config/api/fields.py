@@ -96,6 +96,20 @@ class MoneyField(serializers.DecimalField):
         return value
 
 
+def slug_reference(
+    queryset: models.QuerySet[Any], help_text: str, *, optional: bool = False
+) -> serializers.SlugRelatedField[Any]:
+    """A related object named by its slug, as every write of the API names one;
+    ``optional``: it may be null or left out."""
+    return serializers.SlugRelatedField(
+        slug_field="slug",
+        queryset=queryset,
+        help_text=help_text,
+        allow_null=optional,
+        required=not optional,
+    )
+
+
 class TrackerModelSerializer(StrictTypesMixin, serializers.ModelSerializer):
     """A model serializer that shapes and type-checks, and leaves the rules to the model
     and the services that the views call: no uniqueness check of its own (DRF adds one per

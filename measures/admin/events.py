@@ -26,6 +26,14 @@ class EventCitationInline(admin.TabularInline):
         return False
 
 
+# Every stored field of an event, all read-only: events are never edited.
+EVENT_FIELDS: tuple[str, ...] = tuple(
+    field.name
+    for field in StatusEvent._meta.concrete_fields
+    if field.name not in ("id", "change_xid")
+)
+
+
 @admin.register(StatusEvent)
 class StatusEventAdmin(admin.ModelAdmin):
     list_display = [
@@ -39,24 +47,14 @@ class StatusEventAdmin(admin.ModelAdmin):
     ]
     list_filter = ["axis", "value", "effective_on", "recorded_at"]
     search_fields = ["measure__title", "measure__slug", "rationale"]
-    list_select_related = ["measure", "recorded_by"]
     date_hierarchy = "effective_on"
     ordering = ["-recorded_at"]
     inlines = [EventCitationInline]
-    fields = (
-        "measure",
-        "axis",
-        "value",
-        "effective_on",
-        "recorded_at",
-        "recorded_by",
-        "rationale",
-        "supersedes",
-    )
-    readonly_fields = fields
+    fields = EVENT_FIELDS
+    readonly_fields = EVENT_FIELDS
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[StatusEvent]:
-        return super().get_queryset(request).prefetch_related("superseded_by")
+        return super().get_queryset(request).for_api()  # type: ignore[attr-defined]
 
     @admin.display(description="Value")
     def value_label(self, event: StatusEvent) -> str:

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from django.contrib import admin
+from django.db.models import QuerySet
 from django.http import HttpRequest
 from import_export.admin import ImportExportModelAdmin
 
@@ -33,7 +34,6 @@ class FundingLineAdmin(ServiceAdminMixin, ImportExportModelAdmin):
     list_filter = ["phase", "novelty", "strategy", "currency"]
     search_fields = ["title", "notes", "measure__title", "quote"]
     autocomplete_fields = ["strategy", "measure", "parent", "funder", "recipient", "source"]
-    list_select_related = ["strategy", "measure", "funder", "recipient"]
     ordering = ["strategy__title", "period_start", "title"]
     readonly_fields = ["recorded_by", "created_at", "updated_at"]
     fieldsets = [
@@ -47,6 +47,9 @@ class FundingLineAdmin(ServiceAdminMixin, ImportExportModelAdmin):
             {"fields": ["recorded_by", "created_at", "updated_at"], "classes": ["collapse"]},
         ),
     ]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[FundingLine]:
+        return super().get_queryset(request).for_api()
 
     @admin.display(description="Amount", ordering="amount")
     def amount_shown(self, line: FundingLine) -> str:

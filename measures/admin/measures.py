@@ -75,7 +75,6 @@ class MeasureAdmin(ServiceAdminMixin, ImportExportModelAdmin):
     ]
     search_fields = ["title", "slug", "summary", "legal_vehicle", "category"]
     autocomplete_fields = ["strategy", "lead_organisation"]
-    list_select_related = ["strategy", "lead_organisation"]
     ordering = ["strategy__title", "title"]
     list_per_page = 50
     readonly_fields = [
@@ -108,7 +107,7 @@ class MeasureAdmin(ServiceAdminMixin, ImportExportModelAdmin):
     prepopulated_fields = {"slug": ("title",)}
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Measure]:
-        queryset: Any = super().get_queryset(request)
+        queryset: Any = super().get_queryset(request).for_api()
         totals = {}
         for phase in PHASES_SHOWN:
             lines = (

@@ -124,7 +124,7 @@ def test_the_csv_is_the_json_flattened(
     """Same columns in the same order (nested fields as ``outer.inner``), same values in
     the same formats; a null is an empty cell."""
     page = anonymous.get(URL, params).json()["results"]
-    response = anonymous.get(URL, {**params, "format": "csv"})
+    response: Any = anonymous.get(URL, {**params, "format": "csv"})
     text = b"".join(response.streaming_content).decode()
     header, *cells = list(csv.reader(io.StringIO(text)))
     expected = [flatten(row) for row in page]
@@ -160,5 +160,6 @@ def test_overdue_is_the_same_rule_in_python_and_in_sql(
     measure: Measure, target_on: datetime.date | None, stage: str | None, on: datetime.date
 ) -> None:
     Measure.objects.filter(pk=measure.pk).update(target_on=target_on, stage=stage)
-    in_sql = Measure.objects.with_overdue(on).values_list("is_overdue", flat=True).get()
+    overdue: Any = Measure.objects.with_overdue(on)
+    in_sql = overdue.values_list("is_overdue", flat=True).get()
     assert is_overdue(target_on, stage, on) is in_sql
