@@ -23,6 +23,8 @@ from django.db.models.fields.tuple_lookups import Tuple, TupleGreaterThan
 from measures.models import FundingLine, Measure, StatusEvent
 
 LAST_ID = 2**62
+# A cursor is URL-safe base64 of "xid.rank.id": well under this.
+MAX_CURSOR_LENGTH = 100
 
 
 @dataclass(frozen=True, order=True)
@@ -39,7 +41,7 @@ class Cursor:
 
     @classmethod
     def decode(cls, text: str) -> Cursor:
-        if len(text) > 100:
+        if len(text) > MAX_CURSOR_LENGTH:
             raise ValueError("cursor too long")
         try:
             raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)).decode()

@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import base64
 import binascii
+import json
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
-from urllib import parse
 
 from django.core.exceptions import FieldDoesNotExist, ValidationError
 from django.db import models
+from rest_framework import exceptions
 from rest_framework.pagination import CursorPagination
 from rest_framework.request import Request
 from rest_framework.utils.urls import replace_query_param
@@ -84,7 +86,6 @@ class TrackerCursorPagination(CursorPagination):
     page_size_query_description = "Number of results per page (1 to 500, default 50)."
     ordering = "-id"
     invalid_cursor = "This cursor is not valid; use the `next` or `previous` link as given."
-    max_cursor_length = 4000
 
     def get_page_size(self, request: Request) -> int:
         return parse_page_size(
@@ -161,56 +162,106 @@ class TrackerCursorPagination(CursorPagination):
         return self.encode_cursor(KeysetCursor(self.position_of(self.page[0]), reverse=True))
 
     def encode_cursor(self, cursor: Any) -> str:
-        # ``p`` holds one value per ordering column; ``z`` names the columns that are null.
-        # A cursor on one column is then DRF's own ``p=<value>``.
-        tokens: list[tuple[str, str]] = []
-        if cursor.reverse:
-            tokens.append(("r", "1"))
-        for index, value in enumerate(cursor.position):
-            if value is None:
-                tokens.append(("z", str(index)))
-                value = ""
-            tokens.append(("p", value.isoformat() if hasattr(value, "isoformat") else str(value)))
-        encoded = base64.b64encode(parse.urlencode(tokens).encode("ascii")).decode("ascii")
-        return replace_query_param(str(self.base_url), self.cursor_query_param, encoded)
+        return replace_query_param(
+            str(self.base_url), self.cursor_query_param, encode_position(cursor)
+        )
 
     def decode_cursor(self, request: Request) -> Any:
-        """The ``KeysetCursor`` of the request, ``None`` on a first page."""
+        """The ``KeysetCursor`` of the request, ``None`` on a first page. Everything in it is
+        checked before it is used. A value that is not a cursor at all (not URL-safe base64,
+        too long) is refused with 400; one of the right form that names no position of this
+        ordering (a forged one, or one from another ordering) is a page that does not exist,
+        404."""
         encoded = request.query_params.get(self.cursor_query_param)
         if encoded is None:
             return None
+        if len(encoded) > MAX_CURSOR_LENGTH or not re.fullmatch(CURSOR_PATTERN, encoded):
+            raise QueryParameterError({"cursor": [self.invalid_cursor]})
         try:
-            if len(encoded) > self.max_cursor_length:
-                raise ValueError("too long")
-            text = base64.b64decode(encoded.encode("ascii"), validate=True).decode("ascii")
-            tokens = parse.parse_qs(text, keep_blank_values=True, strict_parsing=True)
-            if set(tokens) - {"p", "r", "z"} or tokens.get("r", ["1"]) != ["1"]:
-                raise ValueError("unknown part")
-            raw = tokens.get("p", [])
-            nulls = {int(index) for index in tokens.get("z", [])}
-            if len(raw) != len(self.fields) or not nulls <= set(range(len(raw))):
+            reverse, raw = decode_position(encoded)
+            if len(raw) != len(self.fields):
                 raise ValueError("not a position in this ordering")
             position = tuple(
-                None if index in nulls else self.column_value(self.fields[index], value)
-                for index, value in enumerate(raw)
+                self.column_value(field, value)
+                for field, value in zip(self.fields, raw, strict=True)
             )
-        except (ValueError, UnicodeError, binascii.Error):
-            raise QueryParameterError({"cursor": [self.invalid_cursor]}) from None
-        return KeysetCursor(position, reverse="r" in tokens)
+        except (ValueError, TypeError, UnicodeError, binascii.Error, ValidationError):
+            raise exceptions.NotFound(
+                "No page starts at this cursor: it names no position in this ordering. "
+                "Use the `next` or `previous` link as given, or start from the first page."
+            ) from None
+        return KeysetCursor(position, reverse=reverse)
+
+    def get_schema_operation_parameters(self, view: Any) -> list[dict[str, Any]]:
+        parameters: list[dict[str, Any]] = super().get_schema_operation_parameters(view)
+        for parameter in parameters:
+            if parameter["name"] == self.cursor_query_param:
+                parameter["description"] = (
+                    "Where the page starts: pass on the cursor of the `next` or `previous` "
+                    "link as given. It is opaque, URL-safe base64 of at most "
+                    f"{MAX_CURSOR_LENGTH} characters, and valid only with the same ordering."
+                )
+                parameter["schema"] = {
+                    "type": "string",
+                    "pattern": CURSOR_PATTERN,
+                    "maxLength": MAX_CURSOR_LENGTH,
+                }
+        return parameters
 
     @staticmethod
-    def column_value(field: models.Field[Any, Any], text: str) -> Any:
-        """``text`` as a value of ``field``, or ``ValueError``: a forged value would
-        otherwise fail inside the query."""
-        if "\x00" in text:
-            raise ValueError("NUL")
-        try:
-            value = field.to_python(text)
-        except ValidationError as error:
-            raise ValueError(text) from error
+    def column_value(field: models.Field[Any, Any], value: Any) -> Any:
+        """``value`` as a value of ``field``, or an error: a forged value would otherwise
+        fail inside the query."""
         if value is None:
-            raise ValueError("null without z")
+            if not field.null:
+                raise ValueError("null in a column that cannot be null")
+            return None
+        if type(value) is str:
+            if "\x00" in value:
+                raise ValueError("NUL")
+            value = field.to_python(value)
+        elif type(value) is not int:
+            raise ValueError("neither text nor a whole number")
+        if isinstance(field, models.IntegerField):
+            if type(value) is not int or not -(2**63) <= value < 2**63:
+                raise ValueError("not a 64-bit whole number")
+        elif isinstance(value, int | float):
+            raise ValueError("a number where the column is not one")
         return value
+
+
+# A cursor is URL-safe base64 (no padding) of the JSON ``[reverse, [value, ...]]``: one value
+# per ordering column, null where the row's column is null. Text travels as UTF-8, so a
+# position of long non-ASCII titles stays well under this length (which a web server's
+# limit on the request line leaves room for).
+MAX_CURSOR_LENGTH = 4000
+CURSOR_PATTERN = "^[A-Za-z0-9_-]+$"
+
+
+def _json_value(value: Any) -> Any:
+    if value is None or isinstance(value, bool | int):
+        return value
+    return value.isoformat() if hasattr(value, "isoformat") else str(value)
+
+
+def encode_position(cursor: KeysetCursor) -> str:
+    data = [cursor.reverse, [_json_value(value) for value in cursor.position]]
+    text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+    return base64.urlsafe_b64encode(text.encode()).decode("ascii").rstrip("=")
+
+
+def decode_position(encoded: str) -> tuple[bool, list[Any]]:
+    """``(reverse, values)`` of a cursor of the right form, or ``ValueError``."""
+    raw = base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4))
+    data = json.loads(raw.decode())
+    if (
+        not isinstance(data, list)
+        or len(data) != 2
+        or not isinstance(data[0], bool)
+        or not isinstance(data[1], list)
+    ):
+        raise ValueError("not a cursor")
+    return data[0], data[1]
 
 
 def reversed_ordering(ordering: Iterable[str]) -> tuple[str, ...]:

@@ -67,47 +67,98 @@ def test_unknown_parameter_is_refused_on_every_list(
     [
         "garbage!",
         "\x00",
-        base64.b64encode(b"o=-1").decode(),
-        base64.b64encode(b"r=maybe").decode(),
-        base64.b64encode(b"p=%00").decode(),
-        base64.b64encode(b"o=many").decode(),
+        "",
+        base64.b64encode(b"o=-1").decode(),  # standard base64, with padding
         "é",
+        "a" * 4001,
     ],
 )
-def test_malformed_cursor_is_a_parameter_error(
+def test_a_value_that_is_not_a_cursor_is_a_parameter_error(
     anonymous: APIClient, rows: None, url: str, cursor: str
 ) -> None:
     assert_validation_problem(anonymous.get(url, {"cursor": cursor}), parameter="cursor")
 
 
-def cursor_at(position: str) -> str:
-    return base64.b64encode(f"p={position}".encode()).decode()
+def forged(*values: Any, reverse: bool = False) -> str:
+    """A cursor of the API's form (URL-safe base64 of JSON) holding ``values``."""
+    text = json.dumps([reverse, list(values)], ensure_ascii=False)
+    return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
+
+
+@pytest.mark.parametrize("url", LISTS)
+@pytest.mark.parametrize(
+    "cursor",
+    [
+        base64.urlsafe_b64encode(b"z=0&p=").decode().rstrip("="),  # null in a NOT NULL column
+        forged(None),
+        forged(),
+        forged("a", "b", "c", "d", "e"),
+        base64.urlsafe_b64encode(b"[true]").decode().rstrip("="),
+        base64.urlsafe_b64encode(b"{}").decode().rstrip("="),
+        "AAAA",
+    ],
+)
+def test_a_cursor_naming_no_position_is_a_page_that_does_not_exist(
+    anonymous: APIClient, rows: None, url: str, cursor: str
+) -> None:
+    assert_problem(anonymous.get(url, {"cursor": cursor}), 404)
+
+
+VALID_INSTANT = "2018-04-09T00:00:00+00:00"
 
 
 @pytest.mark.parametrize(
     ("url", "position"),
     [
-        (f"{API}/sources/", "abc"),  # ordered by id
-        (f"{API}/funding-lines/", "1.5"),
-        (f"{API}/measures/acid/events/", "2019-02-30"),  # ordered by effective_on
-        (f"{API}/strategies/?ordering=published_on", "someday"),
-        (f"{API}/measures/?ordering=updated_at", "2019-13-01 00:00:00+00:00"),
-        (f"{API}/funding-lines/?ordering=amount", "NaN"),
-        (f"{API}/measures/", "acid\x00"),
+        # One value per column of the ordering (which ends with the id unless a column of
+        # it is unique already); exactly one value is wrong.
+        (f"{API}/sources/", ["abc"]),  # ordered by -id
+        (f"{API}/sources/", [1.5]),
+        (f"{API}/sources/", [10**30]),
+        (f"{API}/sources/", [True]),
+        (f"{API}/funding-lines/", ["1.5"]),
+        (f"{API}/measures/acid/events/", ["2019-02-30", VALID_INSTANT, 1]),
+        (f"{API}/measures/acid/events/", ["2019-02-03", VALID_INSTANT, None]),
+        (f"{API}/strategies/?ordering=published_on", ["someday", 1]),
+        (f"{API}/strategies/?ordering=published_on", [20190101, 1]),
+        (f"{API}/measures/?ordering=updated_at", ["2019-13-01 00:00:00+00:00", 1]),
+        (f"{API}/funding-lines/?ordering=amount", ["NaN", 1]),
+        (f"{API}/measures/", ["acid\x00"]),
+        (f"{API}/measures/", [["acid"]]),
     ],
 )
-def test_a_forged_cursor_position_is_a_parameter_error(
-    anonymous: APIClient, rows: None, url: str, position: str
+def test_a_forged_cursor_position_is_a_page_that_does_not_exist(
+    anonymous: APIClient, rows: None, url: str, position: list[Any]
 ) -> None:
     separator = "&" if "?" in url else "?"
-    response = anonymous.get(f"{url}{separator}cursor={cursor_at(position)}")
-    assert_validation_problem(response, parameter="cursor")
+    response = anonymous.get(f"{url}{separator}cursor={forged(*position)}")
+    assert_problem(response, 404)
+
+
+@pytest.mark.parametrize(
+    ("url", "position"),
+    [
+        (f"{API}/sources/", [1]),
+        (f"{API}/measures/acid/events/", ["2019-02-03", VALID_INSTANT, 1]),
+        (f"{API}/strategies/?ordering=published_on", ["2018-04-09", 1]),
+        (f"{API}/measures/?ordering=updated_at", [VALID_INSTANT, 1]),
+        (f"{API}/funding-lines/?ordering=amount", ["1.00", 1]),
+        (f"{API}/measures/", ["acid"]),
+    ],
+)
+def test_the_same_cursors_with_every_value_right_are_pages(
+    anonymous: APIClient, rows: None, url: str, position: list[Any]
+) -> None:
+    """The forged cursors above fail for their one wrong value, not for their form."""
+    separator = "&" if "?" in url else "?"
+    response = anonymous.get(f"{url}{separator}cursor={forged(*position)}")
+    assert response.status_code == 200, response.json()
 
 
 def test_a_cursor_position_beyond_every_row_gives_an_empty_page(
     anonymous: APIClient, rows: None
 ) -> None:
-    response = anonymous.get(f"{API}/sources/", {"cursor": cursor_at(str(-(10**30)))})
+    response = anonymous.get(f"{API}/sources/", {"cursor": forged(-(2**62))})
     assert response.status_code == 200, response.json()
     assert response.json()["results"] == []
 
@@ -224,23 +275,23 @@ def test_invalid_utf8_is_400(editor: APIClient) -> None:
     assert not Organisation.objects.exists()
 
 
-def test_a_charset_that_is_not_a_text_encoding_is_415(editor: APIClient) -> None:
-    payload = b'{"slug": "x", "name": "X", "kind": "other"}'
-    for charset in ["base64", "rot13", "zlib"]:
-        response = post_raw(editor, payload, f"application/json; charset={charset}")
-        assert_problem(response, 415)
+@pytest.mark.parametrize(
+    "charset", ["base64", "rot13", "zlib", "klingon", "latin-1", "utf-7", "UTF-16", "ascii"]
+)
+def test_a_body_in_any_charset_but_utf8_is_415(editor: APIClient, charset: str) -> None:
+    """JSON is UTF-8 (RFC 8259). A body in UTF-7 would otherwise smuggle ``<script>`` past
+    a reader of the raw bytes as ``+ADw-script+AD4-``, and an unknown charset would be read
+    as UTF-8 without a word."""
+    payload = b'{"slug": "x", "name": "+ADw-script+AD4-", "kind": "other"}'
+    response = post_raw(editor, payload, f"application/json; charset={charset}")
+    assert "UTF-8" in assert_problem(response, 415)["detail"]
     assert not Organisation.objects.exists()
 
 
-def test_an_unknown_charset_is_ignored_as_django_does(editor: APIClient) -> None:
-    payload = b'{"slug": "x", "name": "X", "kind": "other"}'
-    response = post_raw(editor, payload, "application/json; charset=klingon")
-    assert response.status_code == 201, response.json()
-
-
-def test_a_latin1_body_is_read_as_declared(editor: APIClient) -> None:
-    payload = '{"slug": "x", "name": "Café", "kind": "other"}'.encode("latin-1")
-    response = post_raw(editor, payload, "application/json; charset=latin-1")
+@pytest.mark.parametrize("charset", ["utf-8", "UTF-8", "utf8"])
+def test_a_utf8_body_is_read(editor: APIClient, charset: str) -> None:
+    payload = '{"slug": "x", "name": "Café", "kind": "other"}'.encode()
+    response = post_raw(editor, payload, f"application/json; charset={charset}")
     assert response.status_code == 201, response.json()
     assert Organisation.objects.get().name == "Café"
 
