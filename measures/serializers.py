@@ -10,7 +10,10 @@ from rest_framework import serializers
 
 from config.api.fields import (
     MoneyField,
+    ResourceLinkField,
     StrictCharField,
+    StrictDateField,
+    StrictPrimaryKeyRelatedField,
     TrackerModelSerializer,
     slug_reference,
 )
@@ -35,7 +38,10 @@ STATUS_VALUES = sorted({value for choices in AXIS_VALUES.values() for value in c
 
 @extend_schema_serializer(component_name="Measure")
 class MeasureWriteSerializer(TrackerModelSerializer):
-    """A measure as written. Its status is not written here: record a status event."""
+    """A measure as written. Its status is not written here: record a status event.
+
+    Rules, refused with 400: the slug is unique and fixed once created (a `PUT` may repeat
+    it); a measure with funding lines stays in its strategy."""
 
     strategy = slug_reference(
         Strategy.objects.all(), "Slug of the strategy, e.g. “serious-violence-strategy-2018”."
@@ -73,7 +79,7 @@ class EventCitationSerializer(serializers.ModelSerializer):
 
 @extend_schema_serializer(component_name="EventCitation")
 class EventCitationWriteSerializer(serializers.Serializer):
-    source = serializers.PrimaryKeyRelatedField(  # type: ignore[assignment]
+    source = StrictPrimaryKeyRelatedField(  # type: ignore[assignment]
         queryset=Source.objects.all(), help_text="Id of the source, e.g. 12."
     )
     quote = StrictCharField(
@@ -133,6 +139,14 @@ class StatusEventSerializer(serializers.ModelSerializer):
 
 @extend_schema_serializer(component_name="StatusEvent")
 class StatusEventWriteSerializer(serializers.Serializer):
+    """A status event to record, with its evidence.
+
+    Rules across fields and stored events, refused with 400: `value` is one of the axis's
+    values; a stage move is one the lifecycle allows, before and after the event's date;
+    `effective_on` is not in the future; a correction (`supersedes`) names an event of the
+    same measure and axis that has not been corrected yet; each citation gives `quote` or
+    `locator`."""
+
     axis = serializers.ChoiceField(choices=Axis.choices, help_text="Which axis changed.")
     value = serializers.ChoiceField(
         choices=STATUS_VALUES,
@@ -146,11 +160,9 @@ class StatusEventWriteSerializer(serializers.Serializer):
             + "."
         ),
     )
-    effective_on = serializers.DateField(
-        help_text="When it became true in the world, e.g. 2022-04-06."
-    )
+    effective_on = StrictDateField(help_text="When it became true in the world, e.g. 2022-04-06.")
     rationale = StrictCharField(max_length=10_000, help_text="Why the value changed.")
-    supersedes = serializers.PrimaryKeyRelatedField(
+    supersedes = StrictPrimaryKeyRelatedField(
         queryset=StatusEvent.objects.all(),
         required=False,
         allow_null=True,
@@ -161,9 +173,14 @@ class StatusEventWriteSerializer(serializers.Serializer):
 
 class FundingLineSerializer(TrackerModelSerializer):
     """One money figure in one phase (announced, allocated, committed, disbursed or spent),
-    with its evidence. Figures in different phases are never added together."""
+    with its evidence. Figures in different phases are never added together.
 
-    url = serializers.HyperlinkedIdentityField(view_name="fundingline-detail")
+    Rules across fields, refused with 400: the period cannot end before it starts; the
+    measure and the envelope (`parent`) belong to the line's strategy; a line is not drawn
+    from itself, directly or through other lines; `quote` or `locator` is given; a line
+    that others are drawn from stays in its strategy."""
+
+    url = ResourceLinkField(view_name="fundingline-detail")
     strategy = slug_reference(Strategy.objects.all(), "Slug of the strategy.")
     measure = slug_reference(
         Measure.objects.all(),
@@ -258,7 +275,11 @@ class MeasureDiffSerializer(serializers.Serializer):
         help_text="Whether anything happened or differs between the dates."
     )
     events = StatusEventSerializer(
-        many=True, help_text="Events that took effect after `from`, up to `to`."
+        many=True,
+        help_text=(
+            "Events that took effect after the earlier date, up to the later, listed from "
+            "`from` towards `to`."
+        ),
     )
 
 

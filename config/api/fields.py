@@ -3,12 +3,14 @@ resource's own link."""
 
 from __future__ import annotations
 
+import datetime
 import re
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from django.db import models
 from rest_framework import serializers
+from rest_framework.relations import RelatedField
 from rest_framework.settings import api_settings
 from rest_framework.utils.urls import remove_query_param
 from rest_framework.validators import UniqueValidator
@@ -59,8 +61,41 @@ class StrictEmailField(StrictTextMixin, serializers.EmailField):
     pass
 
 
+class StrictDateField(serializers.DateField):
+    """A date as ``YYYY-MM-DD`` in ASCII digits and nothing else, as the OpenAPI ``date``
+    format says and the query filters read it. DRF's ``DateField`` also takes ``20180203``,
+    ``2018-2-3``, ``2018-W05-6`` and other digits."""
+
+    default_error_messages = {"strict": "Give a date as YYYY-MM-DD, e.g. 2019-05-16."}
+
+    def to_internal_value(self, value: Any) -> Any:
+        if type(value) is not str or not ISO_DATE.fullmatch(value):
+            self.fail("strict")
+        try:
+            return datetime.date.fromisoformat(value)
+        except ValueError:
+            self.fail("strict")
+
+
+ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", re.ASCII)
+LARGEST_ID = 2**63 - 1
+
+
+class StrictPrimaryKeyRelatedField(serializers.PrimaryKeyRelatedField[Any]):
+    """A stored object named by its id: a JSON whole number from 1 to 2^63 - 1, and nothing
+    else. DRF's own field reads ``52.5`` as 52 and ``"52"`` as 52, and fails inside the
+    query on ``1e400``."""
+
+    default_error_messages = {"not_an_id": "Give the id as a whole number from 1, e.g. 12."}
+
+    def to_internal_value(self, data: Any) -> Any:
+        if type(data) is not int or not 1 <= data <= LARGEST_ID:
+            self.fail("not_an_id")
+        return super().to_internal_value(data)
+
+
 class StrictTypesMixin:
-    """For model serializers: the strict text fields above in place of DRF's defaults."""
+    """For model serializers: the strict fields above in place of DRF's defaults."""
 
     serializer_field_mapping = {
         **serializers.ModelSerializer.serializer_field_mapping,
@@ -69,7 +104,9 @@ class StrictTypesMixin:
         models.SlugField: StrictSlugField,
         models.URLField: StrictURLField,
         models.EmailField: StrictEmailField,
+        models.DateField: StrictDateField,
     }
+    serializer_related_field: type[RelatedField[Any, Any, Any]] = StrictPrimaryKeyRelatedField
 
 
 class MoneyField(serializers.DecimalField):
