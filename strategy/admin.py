@@ -13,7 +13,9 @@ from django.template.loader import render_to_string
 from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
 from import_export.admin import ImportExportModelAdmin
+from import_export.formats import base_formats
 
+from config.api.csv_export import neutralised_row
 from strategy import services
 from strategy.models import Organisation, Source, Strategy
 from strategy.resources import SourceResource
@@ -61,6 +63,29 @@ class ServiceAdminMixin:
         obj._state.adding = False
 
 
+class NeutralisedExport:
+    """A spreadsheet export whose cells no spreadsheet runs as formulas (``neutralise``)."""
+
+    def export_data(self, dataset: Any, **kwargs: Any) -> Any:
+        safe = type(dataset)(*map(neutralised_row, dataset), headers=dataset.headers)
+        return super().export_data(safe, **kwargs)  # type: ignore[misc]
+
+
+class NeutralisedCSV(NeutralisedExport, base_formats.CSV):
+    pass
+
+
+class NeutralisedXLSX(NeutralisedExport, base_formats.XLSX):
+    pass
+
+
+class SpreadsheetAdmin(ImportExportModelAdmin):
+    """Import and export as CSV or XLSX; exported cells are never formulas."""
+
+    import_formats = [base_formats.CSV, base_formats.XLSX]
+    export_formats = [NeutralisedCSV, NeutralisedXLSX]
+
+
 @admin.register(Organisation)
 class OrganisationAdmin(ServiceAdminMixin, admin.ModelAdmin):
     list_display = ["name", "slug", "kind", "updated_at"]
@@ -80,7 +105,7 @@ class OrganisationAdmin(ServiceAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(Source)
-class SourceAdmin(ServiceAdminMixin, ImportExportModelAdmin):
+class SourceAdmin(ServiceAdminMixin, SpreadsheetAdmin):
     resource_classes = [SourceResource]
     list_display = ["title", "publisher", "kind", "published_on", "link"]
     list_filter = ["kind", "published_on"]

@@ -15,6 +15,7 @@ import psycopg.sql
 from django.conf import settings
 from django.db import connections, models
 from django.db.models import Case, F, Func, TextField, Value, When
+from django.db.models.functions import Concat
 from django.http import StreamingHttpResponse
 from rest_framework import renderers, serializers
 
@@ -73,6 +74,23 @@ def flatten(row: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
     return flat
 
 
+# A cell a spreadsheet would run as a formula starts with one of these (OWASP, "CSV
+# Injection"): every CSV and spreadsheet the tracker writes prefixes such a cell with an
+# apostrophe, which spreadsheets read as "this is text".
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralise(value: Any) -> Any:
+    """``value`` as a cell no spreadsheet runs as a formula."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
+def neutralised_row(row: Iterable[Any]) -> list[Any]:
+    return [neutralise(value) for value in row]
+
+
 _NO_ROW = object()
 
 
@@ -97,9 +115,9 @@ def stream_csv(
         writer = csv.writer(buffer)
         writer.writerow(header)
         if first is not _NO_ROW:
-            writer.writerow(first)  # type: ignore[arg-type]
+            writer.writerow(neutralised_row(first))  # type: ignore[arg-type]
             for batch in itertools.batched(remaining, 500):
-                writer.writerows(batch)
+                writer.writerows(map(neutralised_row, batch))
                 if buffer.tell() >= CSV_CHUNK_BYTES:
                     yield buffer.getvalue()
                     buffer.seek(0)
@@ -179,6 +197,16 @@ def sql_text(column: str, field: serializers.Field) -> Any:
         return Func(F(column), Value("YYYY-MM-DD"), function="to_char", output_field=TextField())
     if isinstance(field, serializers.BooleanField):
         return Case(When(**{column: True}, then=Value("true")), default=Value("false"))
+    if isinstance(field, serializers.CharField):
+        # As ``neutralise`` does, in SQL. (A choice's values are the server's own.)
+        return Case(
+            When(
+                **{f"{column}__regex": "^[" + "".join(FORMULA_STARTS).replace("-", "") + "-]"},
+                then=Concat(Value("'"), F(column), output_field=TextField()),
+            ),
+            default=F(column),
+            output_field=TextField(),
+        )
     return F(column)
 
 

@@ -8,17 +8,16 @@ from typing import Any
 from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
-from import_export.admin import ImportExportModelAdmin
 
 from measures.charts import format_money
 from measures.models import FundingLine
 from measures.resources import FundingLineResource
 from measures.services import funding_line_create, funding_line_update
-from strategy.admin import ServiceAdminMixin
+from strategy.admin import ServiceAdminMixin, SpreadsheetAdmin
 
 
 @admin.register(FundingLine)
-class FundingLineAdmin(ServiceAdminMixin, ImportExportModelAdmin):
+class FundingLineAdmin(ServiceAdminMixin, SpreadsheetAdmin):
     resource_classes = [FundingLineResource]
     list_display = [
         "title",

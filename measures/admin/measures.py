@@ -15,7 +15,6 @@ from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 from django.utils import timezone
-from import_export.admin import ImportExportModelAdmin
 
 from measures.charts import format_money, stage_timeline_svg
 from measures.choices import Axis, FundingPhase
@@ -23,7 +22,7 @@ from measures.forms import MeasureAdminForm, RecordEventForm
 from measures.models import FundingLine, Measure, StatusEvent
 from measures.resources import MeasureResource
 from measures.services import measure_create, measure_update, status_event_record
-from strategy.admin import ServiceAdminMixin
+from strategy.admin import ServiceAdminMixin, SpreadsheetAdmin
 
 PHASES_SHOWN = [FundingPhase.ANNOUNCED, FundingPhase.ALLOCATED, FundingPhase.SPENT]
 
@@ -48,7 +47,7 @@ def event_timeline(measure: Measure) -> list[StatusEvent]:
 
 
 @admin.register(Measure)
-class MeasureAdmin(ServiceAdminMixin, ImportExportModelAdmin):
+class MeasureAdmin(ServiceAdminMixin, SpreadsheetAdmin):
     form = MeasureAdminForm
     resource_classes = [MeasureResource]
     change_form_template = "admin/measures/measure/change_form.html"
