@@ -10,7 +10,7 @@ from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser, User
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -147,7 +147,7 @@ def measure_lock(*, measure: Measure, expected_version: int | None = None) -> Me
     With ``expected_version``, a caller that based its write on another version is refused
     (``StaleVersionError``): of two researchers editing at once, the second cannot silently
     overwrite the first."""
-    locked = Measure.objects.select_for_update().get(pk=measure.pk)
+    locked = Measure.objects.select_for_update(no_key=True).get(pk=measure.pk)
     if expected_version is not None and locked.version != expected_version:
         raise StaleVersionError(expected=expected_version, current=locked.version)
     return locked
@@ -259,6 +259,10 @@ def measure_update(
     return locked
 
 
+# Names the advisory lock that changes of a funding line's envelope take in turn.
+FUNDING_TREE_LOCK = 4_242_001
+
+
 def _check_no_parent_cycle(line: FundingLine) -> None:
     seen = {line.pk} if line.pk else set()
     parent = line.parent
@@ -284,8 +288,15 @@ def funding_line_update(*, line: FundingLine, fields: Mapping[str, Any]) -> Fund
     """Change a funding line; return it as stored. Nothing is written when nothing changes."""
     _refuse_unwritable(fields, FUNDING_LINE_WRITABLE_FIELDS)
     with transaction.atomic():
-        locked = FundingLine.objects.select_for_update().get(pk=line.pk)
-        if apply_changes(locked, fields):
+        locked = FundingLine.objects.select_for_update(no_key=True).get(pk=line.pk)
+        if changed := apply_changes(locked, fields):
+            if "parent" in changed:
+                # Two lines given each other as envelope at once would each see no cycle;
+                # changes of envelope take turns, each seeing the one before.
+                with connection.cursor() as cursor:
+                    cursor.execute("SELECT pg_advisory_xact_lock(%s)", [FUNDING_TREE_LOCK])
+                if locked.parent_id is not None:
+                    locked.parent = FundingLine.objects.get(pk=locked.parent_id)
             locked.full_clean()
             _check_no_parent_cycle(locked)
             locked.save()

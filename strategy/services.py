@@ -43,7 +43,7 @@ def _update[M: models.Model](instance: M, fields: Mapping[str, Any]) -> M:
     changed."""
     model = type(instance)
     with transaction.atomic():
-        locked = model._default_manager.select_for_update().get(pk=instance.pk)
+        locked = model._default_manager.select_for_update(no_key=True).get(pk=instance.pk)
         if apply_changes(locked, fields):
             locked.full_clean()
             locked.save()

@@ -4,17 +4,20 @@ and for a database that cannot be reached (503 with ``Retry-After``)."""
 
 from __future__ import annotations
 
+import functools
 import logging
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from http import HTTPStatus
-from typing import Any
+from typing import Any, Concatenate
 
 from django.core.exceptions import PermissionDenied, RequestDataTooBig, SuspiciousOperation
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import DatabaseError, DataError, IntegrityError, InterfaceError, OperationalError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.urls import reverse
+from django.views.csrf import csrf_failure as django_csrf_failure
+from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions, renderers, status
 from rest_framework.response import Response
 from rest_framework.serializers import as_serializer_error
@@ -168,8 +171,21 @@ class ServiceUnavailable(exceptions.APIException):
     wait = DATABASE_RETRY_AFTER_SECONDS
 
 
+# PostgreSQL's "deadlock detected" and "could not serialize access": two requests raced for
+# the same rows. Nothing is wrong with the database, and a retry usually succeeds.
+CONFLICT_SQLSTATES = frozenset({"40P01", "40001"})
+
+
+def is_write_conflict(error: BaseException) -> bool:
+    return getattr(error.__cause__, "sqlstate", None) in CONFLICT_SQLSTATES
+
+
 def _database_unavailable(error: BaseException) -> bool:
-    return isinstance(error, OperationalError | InterfaceError) and not isinstance(error, DataError)
+    return (
+        isinstance(error, OperationalError | InterfaceError)
+        and not isinstance(error, DataError)
+        and not is_write_conflict(error)
+    )
 
 
 def api_exception_handler(
@@ -196,9 +212,10 @@ def api_exception_handler(
             400, "A value in the request cannot be stored or searched for.", instance=instance
         )
         return Response(body, status=400, content_type=PROBLEM_CONTENT_TYPE)
-    elif isinstance(exc, IntegrityError):
+    elif isinstance(exc, IntegrityError) or is_write_conflict(exc):
         # A database constraint caught what validation could not see in time (a concurrent
-        # write, a dependent row): the request conflicts with the stored state.
+        # write, a dependent row), or two requests still raced for the same rows after the
+        # write was retried: the request conflicts with the stored state.
         set_rollback()
         logger.info("integrity conflict: %s", exc)
         body = problem(
@@ -311,6 +328,39 @@ def server_error(request: HttpRequest) -> HttpResponse:
     return problem_response(500, "Something went wrong on our side; it has been logged.", request)
 
 
+def method_not_allowed(request: HttpRequest, allowed: str = "GET, HEAD") -> HttpResponse:
+    response = problem_response(
+        405, f"{request.method[:20] if request.method else ''} is not allowed here.", request
+    )
+    response["Allow"] = allowed
+    return response
+
+
+def read_only[**P](
+    view: Callable[Concatenate[HttpRequest, P], HttpResponse],
+) -> Callable[Concatenate[HttpRequest, P], HttpResponse]:
+    """A view that only reads: any other method gets a 405 problem document with ``Allow``
+    (Django's ``require_safe`` answers an empty HTML page), and a write is never asked for
+    a CSRF token first, since there is nothing to protect."""
+
+    @functools.wraps(view)
+    def wrapped(request: HttpRequest, *args: P.args, **kwargs: P.kwargs) -> HttpResponse:
+        if request.method not in ("GET", "HEAD"):
+            return method_not_allowed(request)
+        return view(request, *args, **kwargs)
+
+    return csrf_exempt(wrapped)
+
+
+def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
+    """A request refused for a missing or wrong CSRF token: the admin's HTML page there,
+    a problem document everywhere else."""
+    if request.path.startswith("/admin/"):
+        return django_csrf_failure(request, reason)
+    return problem_response(403, "The request was refused: it lacks a valid CSRF token.", request)
+
+
+@read_only
 def describe_problem_type(request: HttpRequest, slug: str) -> HttpResponse:
     """The documentation a problem's ``type`` URL points at."""
     if slug not in PROBLEM_TYPES:

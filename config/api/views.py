@@ -6,11 +6,14 @@ refusal of unknown query parameters, cursor pagination with a capped page size
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator, Mapping
+import functools
+import random
+import time
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any, ClassVar
 
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import models, transaction
+from django.db import OperationalError, connection, models, transaction
 from django.http import Http404, HttpRequest, HttpResponseBase, StreamingHttpResponse
 from django.utils.cache import patch_vary_headers
 from rest_framework import exceptions, renderers, serializers, status, viewsets
@@ -26,6 +29,7 @@ from config.api.problems import (
     PROBLEM_CONTENT_TYPE,
     ProblemJSONRenderer,
     QueryParameterError,
+    is_write_conflict,
     validation_detail,
 )
 
@@ -33,6 +37,31 @@ from config.api.problems import (
 # dot) cannot name a row, so the URL matches nothing and the answer is a plain 404.
 SLUG_LOOKUP = r"[a-z0-9]+(?:-[a-z0-9]+)*"
 ID_LOOKUP = r"[0-9]+"
+
+
+# How many times a write runs when PostgreSQL keeps choosing it to break a deadlock.
+WRITE_ATTEMPTS = 3
+
+
+def retrying_write_conflicts[**P, R](handler: Callable[P, R]) -> Callable[P, R]:
+    """``handler``, run again when PostgreSQL aborted its transaction to break a deadlock
+    or a serialization conflict with another request: each attempt starts afresh from the
+    request, after a short random pause. The last attempt's conflict is answered 409."""
+
+    @functools.wraps(handler)
+    def run(*args: P.args, **kwargs: P.kwargs) -> R:
+        for attempt in range(1, WRITE_ATTEMPTS):
+            try:
+                return handler(*args, **kwargs)
+            except OperationalError as error:
+                # Inside a transaction that cannot go on (an idempotent POST whose own
+                # transaction was aborted), there is nothing to retry in.
+                if not is_write_conflict(error) or connection.needs_rollback:
+                    raise
+                time.sleep(random.uniform(0.005, 0.05 * attempt))  # noqa: S311 - jitter
+        return handler(*args, **kwargs)
+
+    return run
 
 
 @contextlib.contextmanager
@@ -143,6 +172,9 @@ class TrackerGenericViewSet(
             raise exceptions.MethodNotAllowed(request.method or "")
         super().initial(request, *args, **kwargs)
         self.check_query_parameters()
+        if method not in ("get", "head", "options"):
+            # DRF looks the handler up after this, and so runs the retrying one.
+            setattr(self, method, retrying_write_conflicts(getattr(self, method)))
 
     def perform_content_negotiation(self, request: Request, force: bool = False) -> Any:
         try:
@@ -219,7 +251,9 @@ class TrackerViewSet(TrackerGenericViewSet):
         with transaction.atomic():
             # Lock the row, then compare If-Match with what it holds now: of concurrent
             # writers holding the same ETag, only the first gets through.
-            type(instance)._default_manager.select_for_update().filter(pk=instance.pk).first()
+            type(instance)._default_manager.select_for_update(no_key=True).filter(
+                pk=instance.pk
+            ).first()
             instance = self.get_queryset().get(pk=instance.pk)
             self.check_if_match(instance)
             serializer = self.get_serializer(instance, data=request.data, partial=partial)
