@@ -7,19 +7,18 @@ from django.db import DatabaseError, connections
 from django.db.migrations.executor import MigrationExecutor
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_safe
 
-from config.api.problems import DATABASE_RETRY_AFTER_SECONDS, problem_response
+from config.api.problems import DATABASE_RETRY_AFTER_SECONDS, problem_response, read_only
 
 
 @never_cache
-@require_safe
+@read_only
 def healthz(request: HttpRequest) -> JsonResponse:
     return JsonResponse({"status": "ok"})
 
 
 @never_cache
-@require_safe
+@read_only
 def readyz(request: HttpRequest) -> HttpResponse:
     connection = connections["default"]
     try:

@@ -6,12 +6,15 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Callable
+from typing import Any
 
 from django.conf import settings
 from django.core.signals import request_finished
 from django.http import HttpRequest, HttpResponse
+from whitenoise.middleware import WhiteNoiseMiddleware
 
 from config import health, routers
+from config.api.problems import method_not_allowed
 from config.logging import request_id_var
 
 REQUEST_ID_HEADER = "X-Request-ID"
@@ -62,6 +65,18 @@ class ProbeMiddleware:
         if probe is not None:
             return probe(request)
         return self.get_response(request)
+
+
+class StaticFilesMiddleware(WhiteNoiseMiddleware):
+    """WhiteNoise, whose refusal of a method other than GET or HEAD on a static file is a
+    problem document like every other error (it answers an empty 405 with no type)."""
+
+    @staticmethod
+    def serve(static_file: Any, request: HttpRequest) -> HttpResponse:
+        response = WhiteNoiseMiddleware.serve(static_file, request)
+        if response.status_code == 405:
+            return method_not_allowed(request, response["Allow"])
+        return response
 
 
 class PrimaryDatabaseMiddleware:

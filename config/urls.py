@@ -2,15 +2,10 @@
 
 from django.contrib import admin
 from django.urls import include, path
-from drf_spectacular.views import (
-    SpectacularAPIView,
-    SpectacularRedocView,
-    SpectacularSwaggerSplitView,
-)
 from rest_framework.routers import DefaultRouter
 
 from config import health
-from config.api import problems
+from config.api import docs, problems
 from config.api.views import SLUG_LOOKUP
 from measures.views import (
     ChangeFeedViewSet,
@@ -40,9 +35,9 @@ urlpatterns = [
     path("readyz", health.readyz, name="readyz"),
     path("admin/", admin.site.urls),
     path("api/v1/", include(router.urls)),
-    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="swagger-ui"),
-    path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
+    path("api/schema/", docs.SchemaView.as_view(), name="schema"),
+    path("api/docs/", docs.SwaggerUIView.as_view(url_name="schema"), name="swagger-ui"),
+    path("api/redoc/", docs.RedocView.as_view(url_name="schema"), name="redoc"),
     path("api/problems/<slug:slug>/", problems.describe_problem_type, name="problem-type"),
 ]
 
