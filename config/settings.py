@@ -94,6 +94,7 @@ INSTALLED_APPS = [
     "pghistory",
     "pghistory.admin",
     "import_export",
+    "axes",
     "config.api",
     "strategy",
     "measures",
@@ -106,7 +107,7 @@ MIDDLEWARE = [
     "config.middleware.ProbeMiddleware",
     "config.middleware.PrimaryDatabaseMiddleware",
     "django.middleware.security.SecurityMiddleware",
-    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "config.middleware.StaticFilesMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.http.ConditionalGetMiddleware",
@@ -118,9 +119,12 @@ MIDDLEWARE = [
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     # Innermost: a POST with an Idempotency-Key runs in one transaction with its record.
     "config.api.idempotency.IdempotencyMiddleware",
+    # Refuses a sign-in after repeated failures (below); django-axes wants it last.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
+CSRF_FAILURE_VIEW = "config.api.problems.csrf_failure"
 WSGI_APPLICATION = "config.wsgi.application"
 ASGI_APPLICATION = "config.asgi.application"
 
@@ -200,6 +204,26 @@ for number, replica_url in enumerate(env_list("DATABASE_REPLICA_URLS"), start=1)
 DATABASE_ROUTERS = ["config.routers.PrimaryReplicaRouter"]
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# Signing in to the admin: django-axes locks a username out, from the address that failed,
+# after AXES_FAILURE_LIMIT wrong passwords in a row, for AXES_COOLOFF_TIME hours (429);
+# a success resets the count. API tokens are not passwords and are not counted.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = int(env("ADMIN_LOGIN_FAILURE_LIMIT", "5"))
+AXES_COOLOFF_TIME = float(env("ADMIN_LOGIN_COOLOFF_HOURS", "0.25"))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+# The client's address: the connection's, or behind the proxies that DRF's throttling counts
+# (DJANGO_NUM_PROXIES). X-Forwarded-For is believed only then: otherwise a client could name
+# a new address with every attempt.
+if int(env("DJANGO_NUM_PROXIES", "0")):
+    AXES_IPWARE_PROXY_COUNT = int(env("DJANGO_NUM_PROXIES"))
+    AXES_IPWARE_META_PRECEDENCE_ORDER = ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"]
+else:
+    AXES_IPWARE_META_PRECEDENCE_ORDER = ["REMOTE_ADDR"]
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -283,6 +307,7 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "config.api.schema.reference_parameter_enums",
+        "config.api.schema.public_reads_need_no_credentials",
     ],
     "TITLE": "Policy Measure Tracker API",
     "DESCRIPTION": (
@@ -292,6 +317,51 @@ SPECTACULAR_SETTINGS = {
     ),
     "VERSION": "1.0.0",
     "OAS_VERSION": "3.1.0",
+    "LICENSE": {"name": "MIT", "identifier": "MIT"},
+    "CONTACT": {
+        "name": env("API_CONTACT_NAME", "Policy Measure Tracker maintainers"),
+        **({"url": env("API_CONTACT_URL")} if env("API_CONTACT_URL") else {}),
+        **({"email": env("API_CONTACT_EMAIL")} if env("API_CONTACT_EMAIL") else {}),
+    },
+    # Where clients send requests by default. A deployment names itself with API_SERVER_URL;
+    # the committed document names `make run` on the developer's machine.
+    "SERVERS": [
+        {
+            "url": env("API_SERVER_URL", "http://127.0.0.1:8000"),
+            "description": env("API_SERVER_DESCRIPTION", "The tracker served by `make run`"),
+        }
+    ],
+    "TAGS": [
+        {
+            "name": "measures",
+            "description": "The commitments of strategies, with their stage, verdict and "
+            "delivery confidence now or on any date, and their timelines of status events.",
+        },
+        {
+            "name": "strategies",
+            "description": "Published government plans, with a summary of their measures "
+            "and money and a diff between two dates.",
+        },
+        {
+            "name": "funding-lines",
+            "description": "Money figures, one per phase: announced, allocated, committed, "
+            "disbursed, spent.",
+        },
+        {
+            "name": "organisations",
+            "description": "Departments, police forces and others that lead, fund or "
+            "receive measures.",
+        },
+        {
+            "name": "sources",
+            "description": "The evidence cited by every status event and funding line.",
+        },
+        {
+            "name": "changes",
+            "description": "The change feed: everything recorded after a point, in order, "
+            "to keep a copy in sync.",
+        },
+    ],
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": r"/api/v[0-9]+",
