@@ -20,15 +20,20 @@ $(TOOLS)/bin/uv:
 install: $(UV)
 	$(UV) sync --frozen --quiet
 
-## Serve the API with the seed data on http://127.0.0.1:8000/
-# Served as in production (DEBUG off, problem+json errors, static files by WhiteNoise) but
-# over plain HTTP on the loopback, with a secret key kept in .data/ for this checkout.
+## Serve the API with the seed data on http://127.0.0.1:8000/ (PORT=8001 for another port)
+# Served as in production, by gunicorn (DEBUG off, problem+json errors, static files by
+# WhiteNoise), but over plain HTTP on the loopback, with a secret key kept in .data/ for
+# this checkout. WEB_CONCURRENCY sync workers (default 3) hold one database connection
+# each, so a burst of requests queues instead of opening a connection per request.
+WEB_CONCURRENCY ?= 3
 run: install .data/secret-key
 	DJANGO_HTTPS=0 LOG_FORMAT=text DJANGO_SECRET_KEY="$$(cat .data/secret-key)" $(WITH_DB) sh -c '\
 	  $(PY) manage.py migrate --noinput && \
 	  $(PY) manage.py seed && \
 	  $(PY) manage.py collectstatic --noinput -v0 && \
-	  $(PY) manage.py runserver $(HOST):$(PORT)'
+	  echo "Serving on http://$(HOST):$(PORT)/ (Ctrl-C stops it)" && \
+	  HOST=$(HOST) PORT=$(PORT) WEB_CONCURRENCY=$(WEB_CONCURRENCY) \
+	    .venv/bin/gunicorn --config config/gunicorn.py config.wsgi'
 
 .data/secret-key:
 	@mkdir -p .data
