@@ -11,7 +11,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 
 
-.PHONY: browser install run test check deploy-check lint format typecheck migrations-check schema schema-check db db-stop manage clean
+.PHONY: browser install run test check lint-openapi deploy-check lint format typecheck migrations-check schema schema-check db db-stop manage clean
 
 $(TOOLS)/bin/uv:
 	python3 -m venv $(TOOLS)
@@ -75,6 +75,18 @@ migrations-check:
 ## command on a scratch database with production settings, and a backup/restore drill
 deploy-check: install
 	UV="$(UV)" $(WITH_DB) $(PY) scripts/deploy_check.py
+
+## Lint openapi.yaml with Redocly (recommended rules) and Spectral (spectral:oas), both at
+## the versions tools/openapi-lint/package-lock.json pins; any finding fails. Needs Node.js.
+LINT_TOOLS := tools/openapi-lint
+lint-openapi: $(LINT_TOOLS)/node_modules/.installed
+	REDOCLY_TELEMETRY=off REDOCLY_SUPPRESS_UPDATE_NOTICE=true \
+	  $(LINT_TOOLS)/node_modules/.bin/redocly lint openapi.yaml --config $(LINT_TOOLS)/redocly.yaml --format=summary
+	$(LINT_TOOLS)/node_modules/.bin/spectral lint openapi.yaml --ruleset $(LINT_TOOLS)/.spectral.yaml --fail-severity=hint
+
+$(LINT_TOOLS)/node_modules/.installed: $(LINT_TOOLS)/package-lock.json
+	npm ci --prefix $(LINT_TOOLS) --no-audit --no-fund --silent
+	touch $@
 
 ## Regenerate the committed OpenAPI document after changing a serializer, view or filter
 schema: install

@@ -94,11 +94,15 @@ def strategy_diff(
     strategy: Strategy, *, start: datetime.date, end: datetime.date, changed_only: bool
 ) -> dict[str, Any]:
     """Each measure's status on ``start`` and on ``end``, and the events (as now known) that
-    took effect after ``start`` up to ``end``. Three queries whatever the number of measures."""
+    took effect after the earlier of the two dates, up to the later, listed from ``start``
+    towards ``end`` (so backwards in time when ``start`` is the later date). Three queries
+    whatever the number of measures."""
+    earlier, later = sorted((start, end))
+    order = ("effective_on", "recorded_at", "id")
     between = (
         StatusEvent.objects.for_api()
-        .filter(effective_on__gt=start, effective_on__lte=end, superseded_by__isnull=True)
-        .order_by("effective_on", "recorded_at", "id")
+        .filter(effective_on__gt=earlier, effective_on__lte=later, superseded_by__isnull=True)
+        .order_by(*(order if start <= end else (f"-{term}" for term in order)))
     )
     measures = (
         Measure.objects.filter(strategy=strategy)

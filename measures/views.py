@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import re
 from typing import Any
 
 from django.db.models import QuerySet
@@ -12,6 +13,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import serializers, status
 from rest_framework.decorators import action
+from rest_framework.exceptions import NotFound
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.reverse import reverse
@@ -19,7 +21,7 @@ from rest_framework.reverse import reverse
 from config.api.conditional import not_modified, representation_etag
 from config.api.csv_export import stream_copy_csv
 from config.api.filters import INSTANT_OR_DATE_SCHEMA, query_date, query_instant
-from config.api.pagination import TrackerCursorPagination, parse_page_size
+from config.api.pagination import CURSOR_PATTERN, TrackerCursorPagination, parse_page_size
 from config.api.problems import PreconditionFailed, QueryParameterError
 from config.api.views import (
     SLUG_LOOKUP,
@@ -207,7 +209,10 @@ class MeasureViewSet(TrackerViewSet):
 
 
 @extend_schema_view(
+    list=extend_schema(summary="List a measure's status events"),
+    retrieve=extend_schema(summary="Read a status event"),
     create=extend_schema(
+        summary="Record a status event",
         request=StatusEventWriteSerializer,
         responses={201: StatusEventSerializer},
         parameters=[IF_MATCH],
@@ -300,7 +305,9 @@ class StrategyReportViewSet(TrackerGenericViewSet):
     pagination_class = None  # type: ignore[assignment]
     filter_backends: list[Any] = []
 
-    @extend_schema(parameters=[AS_OF], responses=StrategySummarySerializer)
+    @extend_schema(
+        summary="Summarise a strategy", parameters=[AS_OF], responses=StrategySummarySerializer
+    )
     @action(detail=True, methods=["get"], url_path="summary")
     def summary(self, request: Request, slug: str) -> Response:
         """Measure counts per stage, verdict and confidence, and money per phase (never
@@ -311,18 +318,22 @@ class StrategyReportViewSet(TrackerGenericViewSet):
         return Response(StrategySummarySerializer(data, context=self.get_serializer_context()).data)
 
     @extend_schema(
+        summary="Compare a strategy on two dates",
         parameters=[
             OpenApiParameter(
                 "from",
                 OpenApiTypes.DATE,
                 required=True,
-                description="The earlier date, e.g. 2018-04-09.",
+                description=(
+                    "The date to compare from, e.g. 2018-04-09. It may be after `to`: the "
+                    "diff then runs backwards in time."
+                ),
             ),
             OpenApiParameter(
                 "to",
                 OpenApiTypes.DATE,
                 required=True,
-                description="The later date, e.g. 2022-04-06.",
+                description="The date to compare to, e.g. 2022-04-06.",
             ),
             OpenApiParameter(
                 "changed_only",
@@ -339,8 +350,6 @@ class StrategyReportViewSet(TrackerGenericViewSet):
         strategy = self.get_object()
         start = query_date(request, "from", required=True) or datetime.date.min
         end = query_date(request, "to", required=True) or datetime.date.max
-        if start > end:
-            raise QueryParameterError({"from": ["`from` must not be after `to`."]})
         changed_only = request.query_params.get("changed_only", "false").lower()
         if changed_only not in ("true", "false", "1", "0"):
             raise QueryParameterError({"changed_only": ["Use true or false."]})
@@ -369,6 +378,7 @@ class ChangeFeedViewSet(TrackerGenericViewSet):
     extra_query_parameters = frozenset({"since", "cursor", "page_size"})
 
     @extend_schema(
+        summary="Read the change feed",
         parameters=[
             OpenApiParameter(
                 "since",
@@ -379,7 +389,12 @@ class ChangeFeedViewSet(TrackerGenericViewSet):
                 ),
             ),
             OpenApiParameter(
-                "cursor", str, description="Continue from the `next_cursor` of the previous page."
+                "cursor",
+                {"type": "string", "pattern": CURSOR_PATTERN, "maxLength": feed.MAX_CURSOR_LENGTH},
+                description=(
+                    "Continue from the `next_cursor` of the previous page, as given: opaque, "
+                    f"URL-safe base64 of at most {feed.MAX_CURSOR_LENGTH} characters."
+                ),
             ),
             OpenApiParameter(
                 "page_size", int, description="Changes per page (1 to 500, default 100)."
@@ -390,12 +405,21 @@ class ChangeFeedViewSet(TrackerGenericViewSet):
     def list(self, request: Request) -> Response:
         since = query_instant(request, "since")
         cursor_text = request.query_params.get("cursor")
-        try:
-            cursor = feed.Cursor.decode(cursor_text) if cursor_text else None
-        except ValueError:
-            raise QueryParameterError(
-                {"cursor": ["This cursor is not valid; use `next_cursor` as given."]}
-            ) from None
+        cursor = None
+        if cursor_text is not None:
+            if len(cursor_text) > feed.MAX_CURSOR_LENGTH or not re.fullmatch(
+                CURSOR_PATTERN, cursor_text
+            ):
+                raise QueryParameterError(
+                    {"cursor": ["This cursor is not valid; use `next_cursor` as given."]}
+                )
+            try:
+                cursor = feed.Cursor.decode(cursor_text)
+            except ValueError:
+                raise NotFound(
+                    "No change starts at this cursor; use `next_cursor` as given, or start "
+                    "again with `since`."
+                ) from None
         limit = parse_page_size(request.query_params.get("page_size"), default=100)
         page = feed.read(since=since, cursor=cursor, limit=limit)
         return Response(ChangeFeedPageSerializer(page, context=self.get_serializer_context()).data)

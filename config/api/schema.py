@@ -20,7 +20,7 @@ from drf_spectacular.plumbing import (
 from rest_framework import serializers
 from rest_framework.schemas.utils import get_pk_description
 
-from config.api.fields import MoneyField
+from config.api.fields import LARGEST_ID, MoneyField, StrictPrimaryKeyRelatedField
 from config.api.problems import PROBLEM_CONTENT_TYPE
 from config.api.views import ID_LOOKUP, SLUG_LOOKUP
 
@@ -55,10 +55,13 @@ class ProblemSerializer(serializers.Serializer):
 
 
 ERROR_DESCRIPTIONS = {
-    "400": "Invalid input: a field, a filter, an unknown parameter or a malformed cursor.",
+    "400": (
+        "Invalid input: a field, a filter, an unknown parameter, a malformed cursor, or a "
+        "rule across fields or stored rows (the request body's description states them)."
+    ),
     "401": "The credentials are missing, wrong or disabled.",
     "403": "You are authenticated but lack the permission for this.",
-    "404": "No such resource.",
+    "404": "No such resource; on a list, no page starts at the given cursor.",
     "406": "None of the representations you accept is available.",
     "409": "The change conflicts with what is stored (a dependent row, or a concurrent write).",
     "412": "`If-Match` does not match the resource's current `ETag`: it changed since you read it.",
@@ -110,13 +113,37 @@ def not_blank_pattern() -> str:
     return f"[^{''.join(parts)}]"
 
 
+# How an operation's summary reads, by what it does ("List measures", "Read a measure").
+SUMMARIES = {
+    "list": "List {plural}",
+    "retrieve": "Read a {singular}",
+    "create": "Create a {singular}",
+    "update": "Replace a {singular}",
+    "partial_update": "Change part of a {singular}",
+}
+
+
 class TrackerAutoSchema(AutoSchema):
     def get_auth(self) -> list[dict[str, Any]]:
-        """Reads are public: a safe operation may also be called without credentials."""
+        """Reads are public: they are documented as needing no credentials (a token may
+        still be sent, and then counts against its user's rate limit, not the anonymous
+        one)."""
+        if self.method in ("GET", "HEAD"):
+            return []
         auth: list[dict[str, Any]] = super().get_auth()
-        if self.method in ("GET", "HEAD") and {} not in auth:
-            auth.append({})
         return auth
+
+    def get_summary(self) -> str | None:
+        """A summary for every operation, from what it does to which resource; an action
+        of its own gives its summary in ``extend_schema``."""
+        template = SUMMARIES.get(getattr(self.view, "action", "") or "")
+        model = get_view_model(self.view, emit_warnings=False)
+        if template is None or model is None:
+            return None
+        options = model._meta
+        return template.format(
+            singular=options.verbose_name, plural=options.verbose_name_plural
+        ).capitalize()
 
     def _map_serializer_field(
         self, field: Any, direction: Any, bypass_extensions: bool = False
@@ -145,6 +172,11 @@ class TrackerAutoSchema(AutoSchema):
             and not any(isinstance(v, RegexValidator) for v in field.validators)
         ):
             schema["pattern"] = not_blank_pattern()
+        types = schema.get("type")
+        if isinstance(field, StrictPrimaryKeyRelatedField) and "integer" in (
+            types if isinstance(types, list) else [types]
+        ):
+            schema.update(minimum=1, maximum=LARGEST_ID)
         if isinstance(field, MoneyField):
             # drf-spectacular's pattern for a decimal also allows a sign and an empty string.
             schema["pattern"] = field.pattern
@@ -224,7 +256,8 @@ class TrackerAutoSchema(AutoSchema):
             codes += ["403", "409", "413", "415"]
         if self.method == "POST":
             codes.append("422")
-        if "{" in self.path:
+        # A path naming a resource, or a cursor naming a page, may name nothing.
+        if "{" in self.path or any(p["name"] == "cursor" for p in self._get_parameters()):
             codes.append("404")
         if self.method in ("PUT", "PATCH") or (self.method == "POST" and "{" in self.path):
             codes.append("412")
@@ -289,4 +322,15 @@ def reference_parameter_enums(
                     parameter["schema"] = reference
                 else:
                     schema["items"] = reference
+    return result
+
+
+def public_reads_need_no_credentials(
+    result: dict[str, Any], generator: Any, request: Any, public: bool
+) -> dict[str, Any]:
+    """Post-processing hook: an operation with no security requirement says so
+    (``security: []``) rather than leaving it unsaid."""
+    for operations in result.get("paths", {}).values():
+        for operation in operations.values():
+            operation.setdefault("security", [])
     return result
