@@ -84,11 +84,13 @@ LARGEST_ID = 2**63 - 1
 class StrictPrimaryKeyRelatedField(serializers.PrimaryKeyRelatedField[Any]):
     """A stored object named by its id: a JSON whole number from 1 to 2^63 - 1, and nothing
     else. DRF's own field reads ``52.5`` as 52 and ``"52"`` as 52, and fails inside the
-    query on ``1e400``."""
+    query on ``1e400``. (``52.0`` is 52: JSON, like JSON Schema, knows one kind of number.)"""
 
     default_error_messages = {"not_an_id": "Give the id as a whole number from 1, e.g. 12."}
 
     def to_internal_value(self, data: Any) -> Any:
+        if type(data) is float and data.is_integer():
+            data = int(data)
         if type(data) is not int or not 1 <= data <= LARGEST_ID:
             self.fail("not_an_id")
         return super().to_internal_value(data)

@@ -101,7 +101,7 @@ def test_a_lone_surrogate_is_refused_without_being_echoed(
 
 
 @pytest.mark.parametrize(
-    "value", ["1e400", "-1e400", "52.5", "1.0", '"52"', "true", "0", "-3", str(2**63)]
+    "value", ["1e400", "-1e400", "52.5", '"52"', "true", "0", "-3", str(2**63), "9.3e18"]
 )
 @pytest.mark.parametrize(
     ("method", "url", "raw", "pointer"),
@@ -141,11 +141,14 @@ def test_an_id_must_be_a_whole_number_from_1(
     assert StatusEvent.objects.count() == 1
 
 
+@pytest.mark.parametrize("written", ["{pk}", "{pk}.0", "{pk}e0"])
 def test_an_id_that_is_a_whole_number_still_names_its_object(
-    editor: APIClient, objects: dict[str, Any]
+    editor: APIClient, objects: dict[str, Any], written: str
 ) -> None:
+    """JSON has one kind of number: 52.0 is the whole number 52, as JSON Schema says."""
     source = objects["source"]
-    response = send(editor, "patch", f"{API}/strategies/svs/", f'{{"source": {source.pk}}}')
+    body = '{"source": ' + written.format(pk=source.pk) + "}"
+    response = send(editor, "patch", f"{API}/strategies/svs/", body)
     assert response.status_code == 200, response.json()
     assert Strategy.objects.get(slug="svs").source == source
 

@@ -256,10 +256,7 @@ UNSTATABLE_RULES = re.compile(
             r"cannot be changed once created\.$",
             # PostgreSQL cannot store text holding NUL.
             r"NUL character|Null characters are not allowed",
-            # Cursors are opaque: only the ones the API hands out are valid.
-            r"cursor is not valid",
             # Rules across fields or across stored rows.
-            r"must not be after `to`",
             r"period cannot end before it starts",
             r"belongs to another (strategy|measure)",
             r"quoted passage or a locator|Quote the passage",
