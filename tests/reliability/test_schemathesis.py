@@ -40,6 +40,7 @@ from rest_framework.throttling import SimpleRateThrottle
 from schemathesis.config._checks import NEGATIVE_DATA_REJECTION_EXPECTED_STATUSES
 from schemathesis.openapi.checks import RejectedPositiveData
 
+from config.api.fields import LARGEST_ID
 from config.wsgi import application
 from measures.models import FundingLine, Measure, StatusEvent
 from measures.seeding import load_seeds
@@ -94,7 +95,8 @@ SLUG = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
 
 
 def is_id(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
+    """A value the document allows as an id (a whole number from 1 to 2^63-1)."""
+    return isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= LARGEST_ID
 
 
 def is_slug(value: Any) -> bool:
