@@ -105,7 +105,6 @@ class TestIdempotencyKey:
         assert response["Content-Type"] == "application/problem+json"
         assert not Measure.objects.exists()
 
-
     def test_a_key_expires_after_the_retention_period(self, settings: Any) -> None:
         """``purge_idempotency_keys`` deletes records older than the retention period;
         the same key then makes a new request."""
