@@ -6,13 +6,10 @@ from __future__ import annotations
 import datetime
 import json
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
-import yaml
-from django.conf import settings
 from django.contrib.auth.models import Permission, User
 from django.core.cache import cache
 from django.http import HttpResponseBase
@@ -22,6 +19,7 @@ from jsonschema import Draft202012Validator, FormatChecker
 from rest_framework.test import APIClient
 
 from tests.factories import TokenFactory, UserFactory
+from tests.support import openapi_document
 
 API = "/api/v1"
 PROBLEM = "application/problem+json"
@@ -137,7 +135,7 @@ def assert_validation_problem(
 
 
 # The committed OpenAPI document, to check responses against what it promises.
-DOCUMENT = yaml.safe_load((Path(settings.BASE_DIR) / "openapi.yaml").read_text())
+DOCUMENT = openapi_document()
 
 # Formats are checked, not only annotated: a blank link must match the schema's "blank"
 # branch and not also its "uri" one.

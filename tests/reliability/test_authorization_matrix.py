@@ -6,13 +6,10 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 from django.apps import apps
-from django.conf import settings
 from django.contrib.auth.models import Group, Permission
 from django.core.management import call_command
 from rest_framework.authtoken.models import Token
@@ -27,10 +24,11 @@ from tests.factories import (
     StrategyFactory,
     UserFactory,
 )
+from tests.support import openapi_document
 
 pytestmark = pytest.mark.django_db
 
-DOCUMENT = yaml.safe_load((Path(settings.BASE_DIR) / "openapi.yaml").read_text())
+DOCUMENT = openapi_document()
 TRACKED = [
     "strategy.Organisation",
     "strategy.Source",

@@ -18,16 +18,15 @@ is rolled back afterwards, so what one operation writes never reaches the next.
 
 from __future__ import annotations
 
+import copy
 import os
 import re
 from collections import Counter
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 import schemathesis
-from django.conf import settings as django_settings
 from django.contrib.auth.models import Permission
 from django.core import signals
 from django.core.cache import cache
@@ -53,6 +52,7 @@ from tests.factories import (
     StrategyFactory,
     UserFactory,
 )
+from tests.support import openapi_document
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "100"))
 SEED = int(os.environ.get("FUZZ_SEED", "20180409"))
@@ -85,9 +85,8 @@ CONFIG = schemathesis.Config.from_dict(
     }
 )
 
-schema = schemathesis.openapi.from_path(
-    Path(django_settings.BASE_DIR) / "openapi.yaml", config=CONFIG
-)
+# A copy: schemathesis may annotate the document it is given.
+schema = schemathesis.openapi.from_dict(copy.deepcopy(openapi_document()), config=CONFIG)
 schema.app = application
 
 SLUG = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
