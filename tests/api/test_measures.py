@@ -8,7 +8,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import pytest
-from django.db import connection
 from django.utils import timezone
 from rest_framework.test import APIClient
 
@@ -21,19 +20,12 @@ from tests.factories import (
     OrganisationFactory,
     StrategyFactory,
 )
+from tests.support import database_now
 
 pytestmark = pytest.mark.django_db
 
 Record = Callable[..., StatusEvent]
 URL = f"{API}/measures/"
-
-
-def database_now() -> datetime.datetime:
-    """The database clock now: ``recorded_at`` comes from it."""
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT clock_timestamp()")
-        (instant,) = cursor.fetchone()
-    return instant
 
 
 def slugs(response: object) -> list[str]:

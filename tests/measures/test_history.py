@@ -10,7 +10,6 @@ from dataclasses import dataclass
 
 import pytest
 from django.core.exceptions import ValidationError
-from django.db import connection
 from django.utils import timezone
 from hypothesis import given
 from hypothesis import strategies as st
@@ -21,15 +20,9 @@ from measures.choices import AXIS_VALUES, Axis, stage_move_allowed
 from measures.models import Measure, StatusEvent
 from measures.services import CitationInput, status_event_record
 from tests.factories import MeasureFactory, SourceFactory
+from tests.support import database_now
 
 Record = Callable[..., StatusEvent]
-
-
-def database_now() -> datetime.datetime:
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT clock_timestamp()")
-        (instant,) = cursor.fetchone()
-    return instant
 
 
 @dataclass(frozen=True)
