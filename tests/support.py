@@ -10,6 +10,7 @@ from typing import Any
 
 import yaml
 from django.conf import settings
+from django.contrib.auth.models import Permission, User
 from django.db import connection
 
 OPENAPI_YAML = Path(settings.BASE_DIR) / "openapi.yaml"
@@ -30,3 +31,35 @@ def database_now() -> datetime.datetime:
         cursor.execute("SELECT clock_timestamp()")
         (instant,) = cursor.fetchone()
     return instant
+
+
+READ_ONLY_PERMISSIONS = (
+    "strategy.view_organisation",
+    "strategy.view_strategy",
+    "strategy.view_source",
+    "measures.view_measure",
+    "measures.view_statusevent",
+    "measures.view_fundingline",
+)
+WRITE_PERMISSIONS = (
+    "strategy.add_organisation",
+    "strategy.change_organisation",
+    "strategy.add_strategy",
+    "strategy.change_strategy",
+    "strategy.add_source",
+    "strategy.change_source",
+    "measures.add_measure",
+    "measures.change_measure",
+    "measures.add_statusevent",
+    "measures.add_fundingline",
+    "measures.change_fundingline",
+)
+
+
+def grant(user: User, *permissions: str) -> None:
+    """Give ``user`` permissions named ``app_label.codename``."""
+    for name in permissions:
+        app_label, codename = name.split(".")
+        user.user_permissions.add(
+            Permission.objects.get(content_type__app_label=app_label, codename=codename)
+        )

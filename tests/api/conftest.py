@@ -10,7 +10,6 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
-from django.contrib.auth.models import Permission, User
 from django.core.cache import cache
 from django.http import HttpResponseBase
 
@@ -19,7 +18,7 @@ from jsonschema import Draft202012Validator, FormatChecker
 from rest_framework.test import APIClient
 
 from tests.factories import TokenFactory, UserFactory
-from tests.support import openapi_document
+from tests.support import WRITE_PERMISSIONS, grant, openapi_document
 
 API = "/api/v1"
 PROBLEM = "application/problem+json"
@@ -53,15 +52,6 @@ def anonymous() -> APIClient:
     return new_client()
 
 
-def grant(user: User, *permissions: str) -> None:
-    """Give ``user`` permissions named ``app_label.codename``."""
-    for name in permissions:
-        app_label, codename = name.split(".")
-        user.user_permissions.add(
-            Permission.objects.get(content_type__app_label=app_label, codename=codename)
-        )
-
-
 @pytest.fixture
 def client_for(db: None) -> ClientFor:
     """A client authenticated by token as a new user holding ``permissions``."""
@@ -72,29 +62,6 @@ def client_for(db: None) -> ClientFor:
         return new_client(TokenFactory.create(user=user).key)
 
     return _client_for
-
-
-READ_ONLY_PERMISSIONS = (
-    "strategy.view_organisation",
-    "strategy.view_strategy",
-    "strategy.view_source",
-    "measures.view_measure",
-    "measures.view_statusevent",
-    "measures.view_fundingline",
-)
-WRITE_PERMISSIONS = (
-    "strategy.add_organisation",
-    "strategy.change_organisation",
-    "strategy.add_strategy",
-    "strategy.change_strategy",
-    "strategy.add_source",
-    "strategy.change_source",
-    "measures.add_measure",
-    "measures.change_measure",
-    "measures.add_statusevent",
-    "measures.add_fundingline",
-    "measures.change_fundingline",
-)
 
 
 @pytest.fixture

@@ -13,15 +13,7 @@ from rest_framework.test import APIClient
 
 from measures.models import FundingLine, Measure, StatusEvent
 from strategy.models import Organisation, Source, Strategy
-from tests.api.conftest import (
-    API,
-    READ_ONLY_PERMISSIONS,
-    WRITE_PERMISSIONS,
-    ClientFor,
-    assert_problem,
-    grant,
-    new_client,
-)
+from tests.api.conftest import API, ClientFor, assert_problem, new_client
 from tests.factories import (
     FundingLineFactory,
     MeasureFactory,
@@ -31,6 +23,7 @@ from tests.factories import (
     TokenFactory,
     UserFactory,
 )
+from tests.support import READ_ONLY_PERMISSIONS, WRITE_PERMISSIONS, grant
 
 pytestmark = pytest.mark.django_db
 

@@ -27,7 +27,6 @@ from typing import Any
 
 import pytest
 import schemathesis
-from django.contrib.auth.models import Permission
 from django.core import signals
 from django.core.cache import cache
 from django.core.management import call_command
@@ -43,7 +42,6 @@ from config.wsgi import application
 from measures.models import FundingLine, Measure, StatusEvent
 from measures.seeding import load_seeds
 from strategy.models import Organisation, Source, Strategy
-from tests.api.conftest import WRITE_PERMISSIONS
 from tests.factories import (
     FundingLineFactory,
     MeasureFactory,
@@ -52,7 +50,7 @@ from tests.factories import (
     StrategyFactory,
     UserFactory,
 )
-from tests.support import openapi_document
+from tests.support import WRITE_PERMISSIONS, grant, openapi_document
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "100"))
 SEED = int(os.environ.get("FUZZ_SEED", "20180409"))
@@ -131,11 +129,7 @@ def build_world() -> None:
     OrganisationFactory.create(slug="youth-endowment-fund", kind="charity")
     SourceFactory.create()
     writer = UserFactory.create(username="fuzzing-writer")
-    for name in WRITE_PERMISSIONS:
-        app_label, codename = name.split(".")
-        writer.user_permissions.add(
-            Permission.objects.get(content_type__app_label=app_label, codename=codename)
-        )
+    grant(writer, *WRITE_PERMISSIONS)
     WORLD.token = Token.objects.create(user=writer).key
     WORLD.organisations = tuple(
         Organisation.objects.order_by("slug").values_list("slug", flat=True)
