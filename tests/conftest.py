@@ -12,7 +12,14 @@ from hypothesis import HealthCheck, settings
 
 from measures.models import Measure, StatusEvent
 from measures.services import CitationInput, status_event_record
-from tests.factories import MeasureFactory, SourceFactory
+from tests.factories import (
+    FundingLineFactory,
+    MeasureFactory,
+    OrganisationFactory,
+    SourceFactory,
+    StrategyFactory,
+)
+from tests.support import OneOfEachKind
 
 # Hashing a test user's password with the production hasher costs most of a second; the
 # tests are about permissions, not password storage.
@@ -62,3 +69,14 @@ def record(db: None) -> Callable[..., StatusEvent]:
         )
 
     return _record
+
+
+@pytest.fixture
+def one_of_each(record: Callable[..., StatusEvent]) -> OneOfEachKind:
+    organisation = OrganisationFactory.create(slug="home-office")
+    strategy = StrategyFactory.create(slug="svs", owner=organisation)
+    source = SourceFactory.create()
+    measure = MeasureFactory.create(slug="acid", strategy=strategy, lead_organisation=organisation)
+    event = record(measure, "announced", datetime.date(2018, 4, 9))
+    line = FundingLineFactory.create(strategy=strategy, source=source)
+    return OneOfEachKind(organisation, strategy, source, measure, event, line)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime
 import functools
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +13,9 @@ import yaml
 from django.conf import settings
 from django.contrib.auth.models import Permission, User
 from django.db import connection
+
+from measures.models import FundingLine, Measure, StatusEvent
+from strategy.models import Organisation, Source, Strategy
 
 OPENAPI_YAML = Path(settings.BASE_DIR) / "openapi.yaml"
 
@@ -63,3 +67,17 @@ def grant(user: User, *permissions: str) -> None:
         user.user_permissions.add(
             Permission.objects.get(content_type__app_label=app_label, codename=codename)
         )
+
+
+@dataclass
+class OneOfEachKind:
+    """One stored object of every kind the API serves (made by the ``one_of_each`` fixture):
+    the Home Office, its strategy ``svs``, a source, the measure ``acid`` (led by the Home
+    Office) with one stage event, and a funding line of the strategy."""
+
+    organisation: Organisation
+    strategy: Strategy
+    source: Source
+    measure: Measure
+    event: StatusEvent
+    line: FundingLine
