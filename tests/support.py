@@ -5,14 +5,17 @@ from __future__ import annotations
 
 import datetime
 import functools
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 from django.conf import settings
 from django.contrib.auth.models import Permission, User
-from django.db import connection
+from django.db import IntegrityError, connection, transaction
 
 from measures.models import FundingLine, Measure, StatusEvent
 from strategy.models import Organisation, Source, Strategy
@@ -81,3 +84,11 @@ class OneOfEachKind:
     measure: Measure
     event: StatusEvent
     line: FundingLine
+
+
+@contextmanager
+def refused_by(constraint: str, error: type[Exception] = IntegrityError) -> Iterator[None]:
+    """The block's write is refused by the database, naming ``constraint``; the test's
+    transaction stays usable."""
+    with pytest.raises(error, match=constraint), transaction.atomic():
+        yield
