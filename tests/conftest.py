@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import datetime
 import os
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +18,7 @@ from tests.factories import (
     SourceFactory,
     StrategyFactory,
 )
-from tests.support import OneOfEachKind
+from tests.support import OneOfEachKind, Record
 
 # Hashing a test user's password with the production hasher costs most of a second; the
 # tests are about permissions, not password storage.
@@ -46,7 +45,7 @@ def measure(db: None) -> Measure:
 
 
 @pytest.fixture
-def record(db: None) -> Callable[..., StatusEvent]:
+def record(db: None) -> Record:
     """Record an event through the service with a valid citation."""
     source = SourceFactory.create()
 
@@ -72,7 +71,7 @@ def record(db: None) -> Callable[..., StatusEvent]:
 
 
 @pytest.fixture
-def one_of_each(record: Callable[..., StatusEvent]) -> OneOfEachKind:
+def one_of_each(record: Record) -> OneOfEachKind:
     organisation = OrganisationFactory.create(slug="home-office")
     strategy = StrategyFactory.create(slug="svs", owner=organisation)
     source = SourceFactory.create()

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime
 import functools
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +21,9 @@ from measures.models import FundingLine, Measure, StatusEvent
 from strategy.models import Organisation, Source, Strategy
 
 OPENAPI_YAML = Path(settings.BASE_DIR) / "openapi.yaml"
+
+# The ``record`` fixture: record an event through the service with a valid citation.
+Record = Callable[..., StatusEvent]
 
 
 @functools.cache

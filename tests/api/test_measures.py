@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import datetime
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import pytest
@@ -20,11 +19,10 @@ from tests.factories import (
     OrganisationFactory,
     StrategyFactory,
 )
-from tests.support import database_now
+from tests.support import Record, database_now
 
 pytestmark = pytest.mark.django_db
 
-Record = Callable[..., StatusEvent]
 URL = f"{API}/measures/"
 
 

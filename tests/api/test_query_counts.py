@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import datetime
 import time
-from collections.abc import Callable
 
 import pytest
 from django.db import connection
@@ -14,7 +13,6 @@ from django.test.utils import CaptureQueriesContext
 from pytest_django import DjangoAssertNumQueries
 from rest_framework.test import APIClient
 
-from measures.models import StatusEvent
 from measures.services import CitationInput
 from tests.api.conftest import API
 from tests.factories import (
@@ -24,8 +22,7 @@ from tests.factories import (
     SourceFactory,
     StrategyFactory,
 )
-
-Record = Callable[..., StatusEvent]
+from tests.support import Record
 
 
 def populate(count: int, record: Record) -> None:

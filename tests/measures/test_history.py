@@ -5,7 +5,6 @@ always equal to what the history derives."""
 from __future__ import annotations
 
 import datetime
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import pytest
@@ -20,9 +19,7 @@ from measures.choices import AXIS_VALUES, Axis, stage_move_allowed
 from measures.models import Measure, StatusEvent
 from measures.services import CitationInput, status_event_record
 from tests.factories import MeasureFactory, SourceFactory
-from tests.support import database_now
-
-Record = Callable[..., StatusEvent]
+from tests.support import Record, database_now
 
 
 @dataclass(frozen=True)
