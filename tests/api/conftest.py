@@ -27,12 +27,6 @@ ClientFor = Callable[..., APIClient]
 
 
 @pytest.fixture(autouse=True)
-def _fast_passwords(settings: Any) -> None:
-    """Users are made by the dozen here; a deliberately slow hash only slows the tests."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
-@pytest.fixture(autouse=True)
 def _fresh_throttles() -> Iterator[None]:
     """Throttle counters live in the cache; each test starts with none spent."""
     cache.clear()
