@@ -41,7 +41,7 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def test_database_url() -> str:
+def url_of_the_test_database() -> str:
     """The URL of the database this test runs on, for the server process."""
     db = connection.settings_dict
     user = quote(db["USER"] or "", safe="")
@@ -49,9 +49,6 @@ def test_database_url() -> str:
     host = quote(db["HOST"] or "", safe="")
     port = f":{db['PORT']}" if db["PORT"] else ""
     return f"postgres://{user}{password}@{host}{port}/{quote(db['NAME'], safe='')}"
-
-
-test_database_url.__test__ = False  # type: ignore[attr-defined]
 
 
 def production_environment(**overrides: str) -> dict[str, str]:
@@ -134,7 +131,7 @@ class Server:
 def running_server(static_root: Path, log: Path) -> Iterator[Server]:
     port = free_port()
     environment = production_environment(
-        DATABASE_URL=test_database_url(),
+        DATABASE_URL=url_of_the_test_database(),
         DJANGO_STATIC_ROOT=str(static_root),
         HOST="127.0.0.1",
         PORT=str(port),
