@@ -11,7 +11,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 
 
-.PHONY: browser install run test check deploy-check lint format typecheck migrations-check schema schema-check db db-stop manage clean
+.PHONY: browser install run test test-fast check deploy-check lint format typecheck migrations-check schema schema-check db db-stop manage clean
 
 $(TOOLS)/bin/uv:
 	python3 -m venv $(TOOLS)
@@ -37,6 +37,11 @@ run: install .data/secret-key
 ## Run the whole test suite (pass extra pytest arguments with ARGS="...")
 test: install browser
 	$(WITH_DB) $(PY) -m pytest --create-db $(ARGS)
+
+## The tests but the slow ones (servers in other processes, the browser, the fuzzing, the
+## query plans on a large dataset): for the inner loop; `make test` runs everything
+test-fast: install
+	$(WITH_DB) $(PY) -m pytest --create-db -m "not slow" $(ARGS)
 
 # The admin's browser test drives Debian's Chromium. Install it when missing and we can.
 CHROMIUM_PATH ?= /usr/bin/chromium

@@ -24,6 +24,8 @@ from django.test.utils import CaptureQueriesContext
 
 from bench.generate import generate
 
+pytestmark = pytest.mark.slow
+
 MEASURES = 20_000
 WATCHED = ("measures_measure", "measures_statusevent")
 AS_OF = "2021-06-30"

@@ -31,7 +31,7 @@ CHROMIUM_FLAGS = [
 ]
 MEASURE = "hot-spot-policing-and-data"
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture(scope="module")

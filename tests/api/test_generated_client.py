@@ -37,6 +37,8 @@ from strategy.models import Source, Strategy
 from tests.factories import MeasureFactory, SourceFactory, StrategyFactory, UserFactory
 from tests.support import OPENAPI_YAML
 
+pytestmark = pytest.mark.slow
+
 PACKAGE = "tracker_client"
 VENV_BIN = Path(sys.executable).parent
 

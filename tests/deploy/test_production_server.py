@@ -28,7 +28,7 @@ from django.db import connection
 
 from tests.factories import MeasureFactory
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 BASE_DIR = Path(settings.BASE_DIR)
 BOOT_SECONDS = 90

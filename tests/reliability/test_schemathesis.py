@@ -52,6 +52,8 @@ from tests.factories import (
 )
 from tests.support import WRITE_PERMISSIONS, grant, openapi_document
 
+pytestmark = pytest.mark.slow
+
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "100"))
 SEED = int(os.environ.get("FUZZ_SEED", "20180409"))
 
