@@ -3,14 +3,12 @@ from __future__ import annotations
 import datetime
 import os
 from pathlib import Path
-from typing import Any
 
 import pytest
 from django.conf import settings as django_settings
 from hypothesis import HealthCheck, settings
 
-from measures.models import Measure, StatusEvent
-from measures.services import CitationInput, status_event_record
+from measures.models import Measure
 from tests.factories import (
     FundingLineFactory,
     MeasureFactory,
@@ -18,7 +16,7 @@ from tests.factories import (
     SourceFactory,
     StrategyFactory,
 )
-from tests.support import OneOfEachKind, Record
+from tests.support import OneOfEachKind, Record, recorder
 
 # Hashing a test user's password with the production hasher costs most of a second; the
 # tests are about permissions, not password storage.
@@ -47,27 +45,7 @@ def measure(db: None) -> Measure:
 @pytest.fixture
 def record(db: None) -> Record:
     """Record an event through the service with a valid citation."""
-    source = SourceFactory.create()
-
-    def _record(
-        measure: Measure,
-        value: str,
-        effective_on: datetime.date,
-        *,
-        axis: str = "stage",
-        **kwargs: Any,
-    ) -> StatusEvent:
-        return status_event_record(
-            measure=measure,
-            axis=axis,
-            value=value,
-            effective_on=effective_on,
-            rationale=kwargs.pop("rationale", f"{axis} became {value}"),
-            citations=kwargs.pop("citations", [CitationInput(source=source, quote="quoted")]),
-            **kwargs,
-        )
-
-    return _record
+    return recorder()
 
 
 @pytest.fixture

@@ -18,12 +18,53 @@ from django.contrib.auth.models import Permission, User
 from django.db import IntegrityError, connection, transaction
 
 from measures.models import FundingLine, Measure, StatusEvent
+from measures.services import CitationInput, status_event_record
 from strategy.models import Organisation, Source, Strategy
+from tests.factories import SourceFactory
 
 OPENAPI_YAML = Path(settings.BASE_DIR) / "openapi.yaml"
 
 # The ``record`` fixture: record an event through the service with a valid citation.
 Record = Callable[..., StatusEvent]
+
+
+def recorder() -> Record:
+    """What the ``record`` fixture gives, for set-up that outlives one test: record an event
+    through the service, citing one new source unless told otherwise."""
+    source = SourceFactory.create()
+
+    def record(
+        measure: Measure,
+        value: str,
+        effective_on: datetime.date,
+        *,
+        axis: str = "stage",
+        **kwargs: Any,
+    ) -> StatusEvent:
+        return status_event_record(
+            measure=measure,
+            axis=axis,
+            value=value,
+            effective_on=effective_on,
+            rationale=kwargs.pop("rationale", f"{axis} became {value}"),
+            citations=kwargs.pop("citations", [CitationInput(source=source, quote="quoted")]),
+            **kwargs,
+        )
+
+    return record
+
+
+@contextmanager
+def shared_rows(django_db_blocker: Any) -> Iterator[None]:
+    """Rows written inside the block are seen by every test that runs inside it, and are
+    gone when it ends: the block is one transaction, rolled back, and each test's own
+    transaction is a savepoint in it (as with Django's ``setUpTestData``). Tests that
+    commit (``transactional_db``, a live server) must not run inside it."""
+    with django_db_blocker.unblock(), transaction.atomic():
+        try:
+            yield
+        finally:
+            transaction.set_rollback(True)
 
 
 @functools.cache
