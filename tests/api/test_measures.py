@@ -3,8 +3,11 @@
 
 from __future__ import annotations
 
+import copy
 import datetime
+from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import pytest
 from django.utils import timezone
@@ -19,7 +22,7 @@ from tests.factories import (
     OrganisationFactory,
     StrategyFactory,
 )
-from tests.support import Record, database_now
+from tests.support import Record, database_now, recorder, shared_rows
 
 pytestmark = pytest.mark.django_db
 
@@ -47,8 +50,7 @@ class StagedMeasures:
     wrong_assent: StatusEvent
 
 
-@pytest.fixture
-def staged(record: Record) -> StagedMeasures:
+def stage_measures(record: Record) -> StagedMeasures:
     home_office = OrganisationFactory.create(slug="home-office", name="Home Office")
     treasury = OrganisationFactory.create(slug="hm-treasury", name="HM Treasury")
     svs = StrategyFactory.create(slug="svs", owner=home_office)
@@ -118,6 +120,21 @@ def staged(record: Record) -> StagedMeasures:
     return StagedMeasures(
         svs, other, home_office, acid, knives, youth, review, before_correction, wrong
     )
+
+
+@pytest.fixture(scope="module")
+def staged_for_the_module(
+    django_db_setup: None, django_db_blocker: Any
+) -> Iterator[StagedMeasures]:
+    """Made once: every test here starts from the same rows, and what it writes is undone."""
+    with shared_rows(django_db_blocker):
+        yield stage_measures(recorder())
+
+
+@pytest.fixture
+def staged(staged_for_the_module: StagedMeasures, db: None) -> StagedMeasures:
+    """A copy for each test, which may change the objects in memory."""
+    return copy.deepcopy(staged_for_the_module)
 
 
 # Reads -----------------------------------------------------------------------------------
