@@ -2,7 +2,9 @@ from __future__ import annotations
 
 import datetime
 import os
+from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import pytest
 from django.conf import settings as django_settings
@@ -16,7 +18,7 @@ from tests.factories import (
     SourceFactory,
     StrategyFactory,
 )
-from tests.support import OneOfEachKind, Record, recorder
+from tests.support import FUZZING_FIGURES, OneOfEachKind, Record, recorder
 
 # Hashing a test user's password with the production hasher costs most of a second; the
 # tests are about permissions, not password storage.
@@ -57,3 +59,31 @@ def one_of_each(record: Record) -> OneOfEachKind:
     event = record(measure, "announced", datetime.date(2018, 4, 9))
     line = FundingLineFactory.create(strategy=strategy, source=source)
     return OneOfEachKind(organisation, strategy, source, measure, event, line)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: Any, error: object) -> None:
+    """An xdist worker finished: keep the fuzzing figures it sent (pytest-xdist is not typed)."""
+    figures = node.workeroutput.get("fuzzing_figures")
+    if figures:
+        node.config.stash.setdefault(FUZZING_FIGURES, []).append(figures)
+
+
+def pytest_terminal_summary(
+    terminalreporter: pytest.TerminalReporter, config: pytest.Config
+) -> None:
+    """How many cases the fuzzing generated, so that a run shows it kept its count."""
+    every = config.stash.get(FUZZING_FIGURES, [])
+    cases: Counter[str] = Counter()
+    requests: Counter[str] = Counter()
+    for figures in every:
+        cases.update(figures["cases"])
+        requests.update(figures["requests"])
+    if cases:
+        seeds = ", ".join(sorted({str(figures["seed"]) for figures in every}))
+        examples = ", ".join(sorted({str(figures["examples"]) for figures in every}))
+        terminalreporter.write_line(
+            f"schemathesis: {len(cases)} operations, {sum(cases.values())} cases "
+            f"({min(cases.values())} to {max(cases.values())} per operation), "
+            f"{sum(requests.values())} requests; seed {seeds}, max_examples {examples}"
+        )

@@ -136,3 +136,18 @@ def refused_by(constraint: str, error: type[Exception] = IntegrityError) -> Iter
     transaction stays usable."""
     with pytest.raises(error, match=constraint), transaction.atomic():
         yield
+
+
+# The fuzzing's figures (tests/reliability/test_schemathesis.py), reported once at the end of
+# the run by tests/conftest.py, added up over the xdist workers that ran its cases.
+FUZZING_FIGURES = pytest.StashKey[list[dict[str, Any]]]()
+
+
+def keep_fuzzing_figures(config: pytest.Config, figures: dict[str, Any]) -> None:
+    """Keep this process's ``figures`` for the report: an xdist worker hands them to the
+    controller when it finishes."""
+    worker_output = getattr(config, "workeroutput", None)
+    if worker_output is not None:
+        worker_output["fuzzing_figures"] = figures
+    else:
+        config.stash[FUZZING_FIGURES] = [figures]

@@ -50,7 +50,7 @@ from tests.factories import (
     StrategyFactory,
     UserFactory,
 )
-from tests.support import WRITE_PERMISSIONS, grant, openapi_document
+from tests.support import WRITE_PERMISSIONS, grant, keep_fuzzing_figures, openapi_document
 
 pytestmark = pytest.mark.slow
 
@@ -328,14 +328,10 @@ def stored(
             yield STORED
         finally:
             call_command("flush", interactive=False, verbosity=0)
-    capture = request.config.pluginmanager.get_plugin("capturemanager")
-    if capture is not None and CASES:
-        with capture.global_and_fixture_disabled():
-            print(
-                f"\nschemathesis: {len(CASES)} operations, {sum(CASES.values())} cases "
-                f"({min(CASES.values())} to {max(CASES.values())} per operation), "
-                f"{sum(REQUESTS.values())} requests; seed {SEED}, max_examples {EXAMPLES}"
-            )
+    keep_fuzzing_figures(
+        request.config,
+        {"cases": dict(CASES), "requests": dict(REQUESTS), "seed": SEED, "examples": EXAMPLES},
+    )
 
 
 @pytest.fixture
