@@ -34,14 +34,18 @@ run: install .data/secret-key
 	@mkdir -p .data
 	@$(PY) -c "import secrets; print(secrets.token_urlsafe(50))" > $@
 
+# The suite runs in one pytest-xdist worker per core, each on its own test database
+# (PARALLEL= runs it in one process).
+PARALLEL ?= -n auto --dist worksteal
+
 ## Run the whole test suite (pass extra pytest arguments with ARGS="...")
 test: install browser
-	$(WITH_DB) $(PY) -m pytest --create-db $(ARGS)
+	$(WITH_DB) $(PY) -m pytest --create-db $(PARALLEL) $(ARGS)
 
 ## The tests but the slow ones (servers in other processes, the browser, the fuzzing, the
 ## query plans on a large dataset): for the inner loop; `make test` runs everything
 test-fast: install
-	$(WITH_DB) $(PY) -m pytest --create-db -m "not slow" $(ARGS)
+	$(WITH_DB) $(PY) -m pytest --create-db $(PARALLEL) -m "not slow" $(ARGS)
 
 # The admin's browser test drives Debian's Chromium. Install it when missing and we can.
 CHROMIUM_PATH ?= /usr/bin/chromium
