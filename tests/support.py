@@ -71,7 +71,9 @@ def shared_rows(django_db_blocker: Any) -> Iterator[None]:
 def openapi_document() -> dict[str, Any]:
     """The committed OpenAPI document, parsed once per test process. It is shared: read it,
     and give a copy to anything that may change it."""
-    document: dict[str, Any] = yaml.safe_load(OPENAPI_YAML.read_text())
+    # libyaml's safe loader reads the same document as yaml.safe_load, about ten times faster.
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    document: dict[str, Any] = yaml.load(OPENAPI_YAML.read_text(), Loader=loader)  # noqa: S506
     return document
 
 
