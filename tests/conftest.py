@@ -61,6 +61,25 @@ def one_of_each(record: Record) -> OneOfEachKind:
     return OneOfEachKind(organisation, strategy, source, measure, event, line)
 
 
+DATABASE_FIXTURES = {"db", "transactional_db", "live_server", "django_db_setup"}
+
+
+def uses_the_test_database(item: pytest.Item) -> bool:
+    fixtures = set(getattr(item, "fixturenames", ()))
+    return item.get_closest_marker("django_db") is not None or bool(fixtures & DATABASE_FIXTURES)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Slow tests of modules that leave the test database alone (the database restart, the
+    cache shared by processes) run first. pytest-django puts tests without the database
+    last, where one of them, half a minute long, would keep a worker busy while the others
+    wait; tests that use the database keep pytest-django's order."""
+    with_the_database = {item.path for item in items if uses_the_test_database(item)}
+    first = [i for i in items if i.get_closest_marker("slow") and i.path not in with_the_database]
+    items[:] = first + [item for item in items if item not in first]
+
+
 @pytest.hookimpl(optionalhook=True)
 def pytest_testnodedown(node: Any, error: object) -> None:
     """An xdist worker finished: keep the fuzzing figures it sent (pytest-xdist is not typed)."""
