@@ -11,7 +11,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 
 
-.PHONY: browser install run test check lint-openapi deploy-check lint format typecheck migrations-check schema schema-check db db-stop manage clean
+.PHONY: browser install run test test-fast check lint-openapi deploy-check lint format typecheck migrations-check schema schema-check db db-stop manage clean
 
 $(TOOLS)/bin/uv:
 	python3 -m venv $(TOOLS)
@@ -39,9 +39,22 @@ run: install .data/secret-key
 	@mkdir -p .data
 	@$(PY) -c "import secrets; print(secrets.token_urlsafe(50))" > $@
 
+# The suite runs in one pytest-xdist worker per core, each on its own test database
+# (PARALLEL= runs it in one process).
+PARALLEL ?= -n auto --dist worksteal
+# Every test process, and every server or command the tests start, imports Django and the
+# test tools: their bytecode is kept in .data/pycache (git-ignored), also where
+# PYTHONDONTWRITEBYTECODE is set, so that a run compiles each module once, not once a process.
+PYCACHE := PYTHONDONTWRITEBYTECODE= PYTHONPYCACHEPREFIX=$(CURDIR)/.data/pycache
+
 ## Run the whole test suite (pass extra pytest arguments with ARGS="...")
 test: install browser
-	$(WITH_DB) $(PY) -m pytest --create-db $(ARGS)
+	$(PYCACHE) $(WITH_DB) $(PY) -m pytest --create-db $(PARALLEL) $(ARGS)
+
+## The tests but the slow ones (servers in other processes, the browser, the fuzzing, the
+## query plans on a large dataset): for the inner loop; `make test` runs everything
+test-fast: install
+	$(PYCACHE) $(WITH_DB) $(PY) -m pytest --create-db $(PARALLEL) -m "not slow" $(ARGS)
 
 # The admin's browser test drives Debian's Chromium. Install it when missing and we can.
 CHROMIUM_PATH ?= /usr/bin/chromium

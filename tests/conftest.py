@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import datetime
 import os
-from collections.abc import Callable
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -10,9 +10,15 @@ import pytest
 from django.conf import settings as django_settings
 from hypothesis import HealthCheck, settings
 
-from measures.models import Measure, StatusEvent
-from measures.services import CitationInput, status_event_record
-from tests.factories import MeasureFactory, SourceFactory
+from measures.models import Measure
+from tests.factories import (
+    FundingLineFactory,
+    MeasureFactory,
+    OrganisationFactory,
+    SourceFactory,
+    StrategyFactory,
+)
+from tests.support import FUZZING_FIGURES, OneOfEachKind, Record, recorder
 
 # Hashing a test user's password with the production hasher costs most of a second; the
 # tests are about permissions, not password storage.
@@ -39,26 +45,64 @@ def measure(db: None) -> Measure:
 
 
 @pytest.fixture
-def record(db: None) -> Callable[..., StatusEvent]:
+def record(db: None) -> Record:
     """Record an event through the service with a valid citation."""
+    return recorder()
+
+
+@pytest.fixture
+def one_of_each(record: Record) -> OneOfEachKind:
+    organisation = OrganisationFactory.create(slug="home-office")
+    strategy = StrategyFactory.create(slug="svs", owner=organisation)
     source = SourceFactory.create()
+    measure = MeasureFactory.create(slug="acid", strategy=strategy, lead_organisation=organisation)
+    event = record(measure, "announced", datetime.date(2018, 4, 9))
+    line = FundingLineFactory.create(strategy=strategy, source=source)
+    return OneOfEachKind(organisation, strategy, source, measure, event, line)
 
-    def _record(
-        measure: Measure,
-        value: str,
-        effective_on: datetime.date,
-        *,
-        axis: str = "stage",
-        **kwargs: Any,
-    ) -> StatusEvent:
-        return status_event_record(
-            measure=measure,
-            axis=axis,
-            value=value,
-            effective_on=effective_on,
-            rationale=kwargs.pop("rationale", f"{axis} became {value}"),
-            citations=kwargs.pop("citations", [CitationInput(source=source, quote="quoted")]),
-            **kwargs,
+
+DATABASE_FIXTURES = {"db", "transactional_db", "live_server", "django_db_setup"}
+
+
+def uses_the_test_database(item: pytest.Item) -> bool:
+    fixtures = set(getattr(item, "fixturenames", ()))
+    return item.get_closest_marker("django_db") is not None or bool(fixtures & DATABASE_FIXTURES)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Slow tests of modules that leave the test database alone (the database restart, the
+    cache shared by processes) run first. pytest-django puts tests without the database
+    last, where one of them, half a minute long, would keep a worker busy while the others
+    wait; tests that use the database keep pytest-django's order."""
+    with_the_database = {item.path for item in items if uses_the_test_database(item)}
+    first = [i for i in items if i.get_closest_marker("slow") and i.path not in with_the_database]
+    items[:] = first + [item for item in items if item not in first]
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: Any, error: object) -> None:
+    """An xdist worker finished: keep the fuzzing figures it sent (pytest-xdist is not typed)."""
+    figures = node.workeroutput.get("fuzzing_figures")
+    if figures:
+        node.config.stash.setdefault(FUZZING_FIGURES, []).append(figures)
+
+
+def pytest_terminal_summary(
+    terminalreporter: pytest.TerminalReporter, config: pytest.Config
+) -> None:
+    """How many cases the fuzzing generated, so that a run shows it kept its count."""
+    every = config.stash.get(FUZZING_FIGURES, [])
+    cases: Counter[str] = Counter()
+    requests: Counter[str] = Counter()
+    for figures in every:
+        cases.update(figures["cases"])
+        requests.update(figures["requests"])
+    if cases:
+        seeds = ", ".join(sorted({str(figures["seed"]) for figures in every}))
+        examples = ", ".join(sorted({str(figures["examples"]) for figures in every}))
+        terminalreporter.write_line(
+            f"schemathesis: {len(cases)} operations, {sum(cases.values())} cases "
+            f"({min(cases.values())} to {max(cases.values())} per operation), "
+            f"{sum(requests.values())} requests; seed {seeds}, max_examples {examples}"
         )
-
-    return _record

@@ -18,11 +18,14 @@ from typing import Any
 from urllib.parse import urlencode
 
 import pytest
-from django.db import connection, transaction
+from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from bench.generate import generate
+from tests.support import shared_rows
+
+pytestmark = pytest.mark.slow
 
 MEASURES = 20_000
 WATCHED = ("measures_measure", "measures_statusevent")
@@ -32,33 +35,27 @@ AS_OF = "2021-06-30"
 @pytest.fixture(scope="module")
 def dataset(django_db_setup: None, django_db_blocker: Any) -> Iterator[dict[str, str]]:
     """The generated data, analysed, inside a transaction rolled back after the module."""
-    with django_db_blocker.unblock():
-        atomic = transaction.atomic()
-        atomic.__enter__()
-        try:
-            connection.ensure_connection()
-            generate(connection.connection, measures=MEASURES, seed=6, progress=False)
-            with connection.cursor() as cursor:
-                cursor.execute(
-                    "ANALYZE measures_measure, measures_statusevent, measures_eventcitation, "
-                    "measures_fundingline, strategy_strategy, strategy_organisation"
-                )
-                cursor.execute(
-                    "SELECT slug FROM measures_measure ORDER BY slug OFFSET %s LIMIT 1",
-                    [MEASURES * 4 // 5],
-                )
-                (deep_slug,) = cursor.fetchone()
-                cursor.execute(
-                    """SELECT s.slug, m.stage FROM measures_measure m
-                    JOIN strategy_strategy s ON s.id = m.strategy_id
-                    WHERE m.stage IS NOT NULL
-                    GROUP BY s.slug, m.stage ORDER BY count(*) DESC, 1, 2 LIMIT 1"""
-                )
-                strategy, stage = cursor.fetchone()
-            yield {"deep_slug": deep_slug, "strategy": strategy, "stage": stage}
-        finally:
-            transaction.set_rollback(True)
-            atomic.__exit__(None, None, None)
+    with shared_rows(django_db_blocker):
+        connection.ensure_connection()
+        generate(connection.connection, measures=MEASURES, seed=6, progress=False)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "ANALYZE measures_measure, measures_statusevent, measures_eventcitation, "
+                "measures_fundingline, strategy_strategy, strategy_organisation"
+            )
+            cursor.execute(
+                "SELECT slug FROM measures_measure ORDER BY slug OFFSET %s LIMIT 1",
+                [MEASURES * 4 // 5],
+            )
+            (deep_slug,) = cursor.fetchone()
+            cursor.execute(
+                """SELECT s.slug, m.stage FROM measures_measure m
+                JOIN strategy_strategy s ON s.id = m.strategy_id
+                WHERE m.stage IS NOT NULL
+                GROUP BY s.slug, m.stage ORDER BY count(*) DESC, 1, 2 LIMIT 1"""
+            )
+            strategy, stage = cursor.fetchone()
+        yield {"deep_slug": deep_slug, "strategy": strategy, "stage": stage}
 
 
 def cursor_for(slug: str) -> str:

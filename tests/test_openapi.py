@@ -4,33 +4,32 @@ valid and free of warnings."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
-import yaml
-from django.conf import settings
 from django.core.management import call_command
 
-COMMITTED = Path(settings.BASE_DIR) / "openapi.yaml"
+from tests.support import OPENAPI_YAML, openapi_document
 
 
 def test_committed_schema_is_current_and_valid(tmp_path: Path) -> None:
     generated = tmp_path / "openapi.yaml"
     call_command("spectacular", "--validate", "--fail-on-warn", "--file", str(generated))
-    assert generated.read_text() == COMMITTED.read_text(), (
+    assert generated.read_text() == OPENAPI_YAML.read_text(), (
         "openapi.yaml is stale: run `make schema` and commit the result."
     )
 
 
-@pytest.fixture(scope="module")
-def document() -> dict:
-    return yaml.safe_load(COMMITTED.read_text())
+@pytest.fixture
+def document() -> dict[str, Any]:
+    return openapi_document()
 
 
-def test_document_is_openapi_3_1(document: dict) -> None:
+def test_document_is_openapi_3_1(document: dict[str, Any]) -> None:
     assert document["openapi"].startswith("3.1")
 
 
-def test_every_operation_documents_its_problem_responses(document: dict) -> None:
+def test_every_operation_documents_its_problem_responses(document: dict[str, Any]) -> None:
     for path, operations in document["paths"].items():
         for method, operation in operations.items():
             responses = operation["responses"]
@@ -50,7 +49,7 @@ def test_every_operation_documents_its_problem_responses(document: dict) -> None
                 }
 
 
-def test_enum_names_are_stable(document: dict) -> None:
+def test_enum_names_are_stable(document: dict[str, Any]) -> None:
     schemas = document["components"]["schemas"]
     for name in [
         "StageEnum",
@@ -68,7 +67,7 @@ def test_enum_names_are_stable(document: dict) -> None:
     assert schemas["StageEnum"]["enum"][:2] == ["announced", "in_development"]
 
 
-def test_request_bodies_are_json_only(document: dict) -> None:
+def test_request_bodies_are_json_only(document: dict[str, Any]) -> None:
     for operations in document["paths"].values():
         for operation in operations.values():
             if "requestBody" in operation:

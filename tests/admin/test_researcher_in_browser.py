@@ -13,11 +13,11 @@ from typing import Any
 
 import httpx
 import pytest
-from django.db import connection
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from measures.models import Measure, StatusEvent
 from tests.admin.conftest import PASSWORD
+from tests.support import database_now
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 CHROMIUM_FLAGS = [
@@ -31,7 +31,7 @@ CHROMIUM_FLAGS = [
 ]
 MEASURE = "hot-spot-policing-and-data"
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture(scope="module")
@@ -65,12 +65,6 @@ def choose_source(page: Page, field: str, text: str) -> None:
     page.click(f".field-{field} .select2-selection")
     page.fill(".select2-search__field", text)
     page.locator(".select2-results__option", has_text=text).first.click()
-
-
-def database_now() -> Any:
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT clock_timestamp()")
-        return cursor.fetchone()[0]
 
 
 def test_researcher_records_and_corrects_a_stage_change(

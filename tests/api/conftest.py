@@ -6,14 +6,10 @@ from __future__ import annotations
 import datetime
 import json
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
-import yaml
-from django.conf import settings
-from django.contrib.auth.models import Permission, User
 from django.core.cache import cache
 from django.http import HttpResponseBase
 
@@ -22,17 +18,12 @@ from jsonschema import Draft202012Validator, FormatChecker
 from rest_framework.test import APIClient
 
 from tests.factories import TokenFactory, UserFactory
+from tests.support import WRITE_PERMISSIONS, grant, openapi_document
 
 API = "/api/v1"
 PROBLEM = "application/problem+json"
 
 ClientFor = Callable[..., APIClient]
-
-
-@pytest.fixture(autouse=True)
-def _fast_passwords(settings: Any) -> None:
-    """Users are made by the dozen here; a deliberately slow hash only slows the tests."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 @pytest.fixture(autouse=True)
@@ -55,15 +46,6 @@ def anonymous() -> APIClient:
     return new_client()
 
 
-def grant(user: User, *permissions: str) -> None:
-    """Give ``user`` permissions named ``app_label.codename``."""
-    for name in permissions:
-        app_label, codename = name.split(".")
-        user.user_permissions.add(
-            Permission.objects.get(content_type__app_label=app_label, codename=codename)
-        )
-
-
 @pytest.fixture
 def client_for(db: None) -> ClientFor:
     """A client authenticated by token as a new user holding ``permissions``."""
@@ -74,29 +56,6 @@ def client_for(db: None) -> ClientFor:
         return new_client(TokenFactory.create(user=user).key)
 
     return _client_for
-
-
-READ_ONLY_PERMISSIONS = (
-    "strategy.view_organisation",
-    "strategy.view_strategy",
-    "strategy.view_source",
-    "measures.view_measure",
-    "measures.view_statusevent",
-    "measures.view_fundingline",
-)
-WRITE_PERMISSIONS = (
-    "strategy.add_organisation",
-    "strategy.change_organisation",
-    "strategy.add_strategy",
-    "strategy.change_strategy",
-    "strategy.add_source",
-    "strategy.change_source",
-    "measures.add_measure",
-    "measures.change_measure",
-    "measures.add_statusevent",
-    "measures.add_fundingline",
-    "measures.change_fundingline",
-)
 
 
 @pytest.fixture
@@ -137,7 +96,7 @@ def assert_validation_problem(
 
 
 # The committed OpenAPI document, to check responses against what it promises.
-DOCUMENT = yaml.safe_load((Path(settings.BASE_DIR) / "openapi.yaml").read_text())
+DOCUMENT = openapi_document()
 
 # Formats are checked, not only annotated: a blank link must match the schema's "blank"
 # branch and not also its "uri" one.

@@ -1,9 +1,10 @@
 """/api/v1/changes/: the change feed, in the order transactions wrote the rows.
 
 The feed only hands out rows of transactions older than every transaction still running,
-so these tests commit their writes (``transactional_db``). Other test runs may share the
-PostgreSQL server and briefly hold transactions open, which delays (never reorders) what
-the feed shows: reads wait until the expected rows have appeared."""
+so the tests that write commit their writes (``transactional_db``, through ``history``);
+the ones that only send bad parameters run in a transaction rolled back afterwards. Other
+test runs may share the PostgreSQL server and briefly hold transactions open, which delays
+(never reorders) what the feed shows: reads wait until the expected rows have appeared."""
 
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ from measures.services import CitationInput, status_event_record
 from tests.api.conftest import API, DOCUMENT, assert_problem, assert_validation_problem, validate
 from tests.factories import FundingLineFactory, MeasureFactory, SourceFactory, StrategyFactory
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = pytest.mark.django_db
 
 URL = f"{API}/changes/"
 
@@ -61,7 +62,7 @@ def record(measure: Measure, value: str, day: datetime.date) -> StatusEvent:
 
 
 @pytest.fixture
-def history() -> tuple[Measure, FundingLine, StatusEvent]:
+def history(transactional_db: None) -> tuple[Measure, FundingLine, StatusEvent]:
     """A measure, then a funding line, then an event (which also rewrites the measure)."""
     strategy = StrategyFactory.create(slug="svs")
     measure = MeasureFactory.create(slug="acid", strategy=strategy)

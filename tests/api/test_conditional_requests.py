@@ -15,38 +15,14 @@ from measures.models import FundingLine, Measure, StatusEvent
 from strategy.models import Organisation, Source, Strategy
 from tests.api.conftest import API, assert_problem
 from tests.factories import (
-    FundingLineFactory,
     MeasureFactory,
-    OrganisationFactory,
-    SourceFactory,
-    StrategyFactory,
 )
+from tests.support import OneOfEachKind
 
 pytestmark = pytest.mark.django_db
 
 
-@dataclass
-class Objects:
-    organisation: Organisation
-    strategy: Strategy
-    source: Source
-    measure: Measure
-    event: StatusEvent
-    line: FundingLine
-
-
-@pytest.fixture
-def objects(record: Callable[..., StatusEvent]) -> Objects:
-    organisation = OrganisationFactory.create(slug="home-office")
-    strategy = StrategyFactory.create(slug="svs", owner=organisation)
-    source = SourceFactory.create()
-    measure = MeasureFactory.create(slug="acid", strategy=strategy, lead_organisation=organisation)
-    event = record(measure, "announced", datetime.date(2018, 4, 9))
-    line = FundingLineFactory.create(strategy=strategy, source=source)
-    return Objects(organisation, strategy, source, measure, event, line)
-
-
-DETAILS: list[tuple[str, Callable[[Objects], str]]] = [
+DETAILS: list[tuple[str, Callable[[OneOfEachKind], str]]] = [
     ("organisation", lambda o: f"{API}/organisations/home-office/"),
     ("strategy", lambda o: f"{API}/strategies/svs/"),
     ("source", lambda o: f"{API}/sources/{o.source.pk}/"),
@@ -54,7 +30,7 @@ DETAILS: list[tuple[str, Callable[[Objects], str]]] = [
     ("event", lambda o: f"{API}/measures/acid/events/{o.event.pk}/"),
     ("funding line", lambda o: f"{API}/funding-lines/{o.line.pk}/"),
 ]
-LISTS: list[tuple[str, Callable[[Objects], str]]] = [
+LISTS: list[tuple[str, Callable[[OneOfEachKind], str]]] = [
     ("organisations", lambda o: f"{API}/organisations/"),
     ("strategies", lambda o: f"{API}/strategies/"),
     ("sources", lambda o: f"{API}/sources/"),
@@ -68,9 +44,12 @@ LISTS: list[tuple[str, Callable[[Objects], str]]] = [
 
 @pytest.mark.parametrize(("name", "path"), DETAILS + LISTS, ids=[n for n, _ in DETAILS + LISTS])
 def test_if_none_match_with_the_current_etag_is_304(
-    anonymous: APIClient, objects: Objects, name: str, path: Callable[[Objects], str]
+    anonymous: APIClient,
+    one_of_each: OneOfEachKind,
+    name: str,
+    path: Callable[[OneOfEachKind], str],
 ) -> None:
-    url = path(objects)
+    url = path(one_of_each)
     first = anonymous.get(url)
     assert first.status_code == 200
     etag = first["ETag"]
@@ -125,18 +104,18 @@ def test_if_none_match_with_the_current_etag_is_304(
 )
 def test_a_change_gives_a_new_etag(
     anonymous: APIClient,
-    objects: Objects,
+    one_of_each: OneOfEachKind,
     record: Callable[..., StatusEvent],
     name: str,
-    path: Callable[[Objects], str],
-    change: Callable[[Objects], Any] | None,
+    path: Callable[[OneOfEachKind], str],
+    change: Callable[[OneOfEachKind], Any] | None,
 ) -> None:
-    url = path(objects)
+    url = path(one_of_each)
     etag = anonymous.get(url)["ETag"]
     if change is None:
-        record(objects.measure, "legislating", datetime.date(2018, 6, 20))
+        record(one_of_each.measure, "legislating", datetime.date(2018, 6, 20))
     else:
-        change(objects)
+        change(one_of_each)
     response = anonymous.get(url, headers={"If-None-Match": etag})
     assert response.status_code == 200
     assert response["ETag"] != etag
@@ -145,9 +124,9 @@ def test_a_change_gives_a_new_etag(
 @dataclass(frozen=True)
 class Edit:
     name: str
-    path: Callable[[Objects], str]
+    path: Callable[[OneOfEachKind], str]
     body: dict[str, Any]
-    read: Callable[[Objects], Any]
+    read: Callable[[OneOfEachKind], Any]
 
 
 EDITS = [
@@ -185,22 +164,24 @@ EDITS = [
 
 
 @pytest.mark.parametrize("edit", EDITS, ids=[e.name for e in EDITS])
-def test_if_match_guards_every_edit(editor: APIClient, objects: Objects, edit: Edit) -> None:
-    url = edit.path(objects)
+def test_if_match_guards_every_edit(
+    editor: APIClient, one_of_each: OneOfEachKind, edit: Edit
+) -> None:
+    url = edit.path(one_of_each)
     etag = editor.get(url)["ETag"]
     response = editor.patch(url, edit.body, headers={"If-Match": etag})
     assert response.status_code == 200, response.json()
-    assert edit.read(objects) == "Edited"
+    assert edit.read(one_of_each) == "Edited"
     assert response["ETag"] == editor.get(url)["ETag"]
 
     # The ETag read before the edit is stale now: a second writer holding it is refused.
     stale = editor.patch(url, {"title": "Lost", "name": "Lost"}, headers={"If-Match": etag})
     problem = assert_problem(stale, 412)
     assert problem["type"] == "/api/problems/stale-version/"
-    assert edit.read(objects) == "Edited"
+    assert edit.read(one_of_each) == "Edited"
     assert_problem(editor.put(url, {"title": "Lost"}, headers={"If-Match": etag}), 412)
     assert_problem(editor.patch(url, edit.body, headers={"If-Match": f"W/{etag}"}), 412)
-    assert edit.read(objects) == "Edited"
+    assert edit.read(one_of_each) == "Edited"
 
     # Any current tag in a list, or "*", lets the write through.
     current = editor.get(url)["ETag"]
@@ -210,17 +191,19 @@ def test_if_match_guards_every_edit(editor: APIClient, objects: Objects, edit: E
 
 
 def test_a_measure_etag_goes_stale_when_an_event_is_recorded(
-    editor: APIClient, objects: Objects, record: Callable[..., StatusEvent]
+    editor: APIClient, one_of_each: OneOfEachKind, record: Callable[..., StatusEvent]
 ) -> None:
     etag = editor.get(f"{API}/measures/acid/")["ETag"]
-    record(objects.measure, "legislating", datetime.date(2018, 6, 20))
+    record(one_of_each.measure, "legislating", datetime.date(2018, 6, 20))
     assert_problem(
         editor.patch(f"{API}/measures/acid/", {"title": "Lost"}, headers={"If-Match": etag}), 412
     )
-    assert Measure.objects.get(pk=objects.measure.pk).title != "Lost"
+    assert Measure.objects.get(pk=one_of_each.measure.pk).title != "Lost"
 
 
-def test_the_etag_of_a_create_is_the_etag_of_a_read(editor: APIClient, objects: Objects) -> None:
+def test_the_etag_of_a_create_is_the_etag_of_a_read(
+    editor: APIClient, one_of_each: OneOfEachKind
+) -> None:
     response = editor.post(
         f"{API}/funding-lines/",
         {
@@ -228,7 +211,7 @@ def test_the_etag_of_a_create_is_the_etag_of_a_read(editor: APIClient, objects: 
             "title": "New",
             "amount": "1.00",
             "phase": "spent",
-            "source": objects.source.pk,
+            "source": one_of_each.source.pk,
             "quote": "q",
         },
     )

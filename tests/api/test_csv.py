@@ -6,14 +6,13 @@ from __future__ import annotations
 import csv
 import datetime
 import io
-from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
 import pytest
 from rest_framework.test import APIClient
 
-from measures.models import Measure, StatusEvent
+from measures.models import Measure
 from tests.api.conftest import API, assert_problem, assert_validation_problem
 from tests.factories import (
     FundingLineFactory,
@@ -22,10 +21,9 @@ from tests.factories import (
     SourceFactory,
     StrategyFactory,
 )
+from tests.support import Record
 
 pytestmark = pytest.mark.django_db
-
-Record = Callable[..., StatusEvent]
 
 
 def table(response: Any) -> list[dict[str, str]]:

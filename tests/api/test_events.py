@@ -4,7 +4,6 @@ through the one service that checks the move."""
 from __future__ import annotations
 
 import datetime
-from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -15,10 +14,10 @@ from measures.models import Measure, StatusEvent
 from strategy.models import Source
 from tests.api.conftest import API, ClientFor, assert_problem, assert_validation_problem
 from tests.factories import MeasureFactory, SourceFactory
+from tests.support import Record
 
 pytestmark = pytest.mark.django_db
 
-Record = Callable[..., StatusEvent]
 D1 = datetime.date(2018, 4, 9)
 D2 = datetime.date(2018, 6, 20)
 D3 = datetime.date(2019, 5, 16)

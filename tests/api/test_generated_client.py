@@ -35,9 +35,11 @@ from measures.models import Measure
 from measures.services import CitationInput, status_event_record
 from strategy.models import Source, Strategy
 from tests.factories import MeasureFactory, SourceFactory, StrategyFactory, UserFactory
+from tests.support import OPENAPI_YAML
+
+pytestmark = pytest.mark.slow
 
 PACKAGE = "tracker_client"
-DOCUMENT = Path(settings.BASE_DIR) / "openapi.yaml"
 VENV_BIN = Path(sys.executable).parent
 
 
@@ -94,7 +96,7 @@ def generated(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Generated]:
             str(VENV_BIN / "openapi-python-client"),
             "generate",
             "--path",
-            str(DOCUMENT),
+            str(OPENAPI_YAML),
             "--meta",
             "none",
             "--config",

@@ -3,12 +3,13 @@
 
 from __future__ import annotations
 
+import copy
 import datetime
-from collections.abc import Callable
+from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import pytest
-from django.db import connection
 from django.utils import timezone
 from rest_framework.test import APIClient
 
@@ -21,19 +22,11 @@ from tests.factories import (
     OrganisationFactory,
     StrategyFactory,
 )
+from tests.support import Record, database_now, recorder, shared_rows
 
 pytestmark = pytest.mark.django_db
 
-Record = Callable[..., StatusEvent]
 URL = f"{API}/measures/"
-
-
-def database_now() -> datetime.datetime:
-    """The database clock now: ``recorded_at`` comes from it."""
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT clock_timestamp()")
-        (instant,) = cursor.fetchone()
-    return instant
 
 
 def slugs(response: object) -> list[str]:
@@ -42,7 +35,7 @@ def slugs(response: object) -> list[str]:
 
 
 @dataclass
-class World:
+class StagedMeasures:
     """Two strategies and four measures at different stages, the first with a wrong Royal
     Assent date corrected later."""
 
@@ -57,8 +50,7 @@ class World:
     wrong_assent: StatusEvent
 
 
-@pytest.fixture
-def world(record: Record) -> World:
+def stage_measures(record: Record) -> StagedMeasures:
     home_office = OrganisationFactory.create(slug="home-office", name="Home Office")
     treasury = OrganisationFactory.create(slug="hm-treasury", name="HM Treasury")
     svs = StrategyFactory.create(slug="svs", owner=home_office)
@@ -125,20 +117,39 @@ def world(record: Record) -> World:
     record(review, "completed", datetime.date(2018, 6, 1))
     for measure in (acid, knives, youth, review):
         measure.refresh_from_db()
-    return World(svs, other, home_office, acid, knives, youth, review, before_correction, wrong)
+    return StagedMeasures(
+        svs, other, home_office, acid, knives, youth, review, before_correction, wrong
+    )
+
+
+@pytest.fixture(scope="module")
+def staged_for_the_module(
+    django_db_setup: None, django_db_blocker: Any
+) -> Iterator[StagedMeasures]:
+    """Made once: every test here starts from the same rows, and what it writes is undone."""
+    with shared_rows(django_db_blocker):
+        yield stage_measures(recorder())
+
+
+@pytest.fixture
+def staged(staged_for_the_module: StagedMeasures, db: None) -> StagedMeasures:
+    """A copy for each test, which may change the objects in memory."""
+    return copy.deepcopy(staged_for_the_module)
 
 
 # Reads -----------------------------------------------------------------------------------
 
 
-def test_list_in_slug_order_with_the_current_status(anonymous: APIClient, world: World) -> None:
+def test_list_in_slug_order_with_the_current_status(
+    anonymous: APIClient, staged: StagedMeasures
+) -> None:
     response = anonymous.get(URL)
     assert slugs(response) == ["acid", "knives", "review", "youth-fund"]
     acid = response.json()["results"][0]
     assert acid == {
         "url": "http://testserver/api/v1/measures/acid/",
         "slug": "acid",
-        "strategy": {"slug": "svs", "title": world.svs.title},
+        "strategy": {"slug": "svs", "title": staged.svs.title},
         "title": "Offence of possessing a corrosive substance in a public place",
         "summary": "Make it an offence to carry acid without good reason.",
         "category": "Law enforcement and criminal justice",
@@ -151,7 +162,7 @@ def test_list_in_slug_order_with_the_current_status(anonymous: APIClient, world:
         "stage_since": "2019-05-16",
         "verdict": "in_the_works",
         "confidence": "amber_green",
-        "version": world.acid.version,
+        "version": staged.acid.version,
         "events_url": "http://testserver/api/v1/measures/acid/events/",
         "created_at": acid["created_at"],
         "updated_at": acid["updated_at"],
@@ -161,15 +172,19 @@ def test_list_in_slug_order_with_the_current_status(anonymous: APIClient, world:
     assert (review["stage"], review["verdict"], review["confidence"]) == ("completed", None, None)
 
 
-def test_retrieve_has_the_same_shape_and_an_etag(anonymous: APIClient, world: World) -> None:
+def test_retrieve_has_the_same_shape_and_an_etag(
+    anonymous: APIClient, staged: StagedMeasures
+) -> None:
     listed = anonymous.get(URL).json()["results"][0]
     response = anonymous.get(f"{URL}acid/")
     assert response.status_code == 200
     assert response.json() == listed
-    assert response["ETag"].startswith(f'"v{world.acid.version}-')
+    assert response["ETag"].startswith(f'"v{staged.acid.version}-')
 
 
-def test_retrieve_unknown_measure_is_404_problem(anonymous: APIClient, world: World) -> None:
+def test_retrieve_unknown_measure_is_404_problem(
+    anonymous: APIClient, staged: StagedMeasures
+) -> None:
     problem = assert_problem(anonymous.get(f"{URL}no-such-measure/"), 404)
     assert problem["instance"] == f"{URL}no-such-measure/"
 
@@ -177,13 +192,13 @@ def test_retrieve_unknown_measure_is_404_problem(anonymous: APIClient, world: Wo
 # Filters ---------------------------------------------------------------------------------
 
 
-def test_filter_by_strategy(anonymous: APIClient, world: World) -> None:
+def test_filter_by_strategy(anonymous: APIClient, staged: StagedMeasures) -> None:
     assert slugs(anonymous.get(URL, {"strategy": "svs"})) == ["acid", "knives", "youth-fund"]
     assert slugs(anonymous.get(URL, {"strategy": "other"})) == ["review"]
     assert slugs(anonymous.get(URL, {"strategy": "none-such"})) == []
 
 
-def test_filter_by_several_stages(anonymous: APIClient, world: World) -> None:
+def test_filter_by_several_stages(anonymous: APIClient, staged: StagedMeasures) -> None:
     assert slugs(anonymous.get(URL, {"stage": "enacted"})) == ["acid"]
     assert slugs(anonymous.get(URL, {"stage": ["in_force", "announced"]})) == [
         "knives",
@@ -192,7 +207,7 @@ def test_filter_by_several_stages(anonymous: APIClient, world: World) -> None:
     assert_validation_problem(anonymous.get(URL, {"stage": "passed"}), parameter="stage")
 
 
-def test_filter_by_verdict_and_confidence(anonymous: APIClient, world: World) -> None:
+def test_filter_by_verdict_and_confidence(anonymous: APIClient, staged: StagedMeasures) -> None:
     assert slugs(anonymous.get(URL, {"verdict": "kept"})) == ["knives"]
     assert slugs(anonymous.get(URL, {"verdict": ["kept", "in_the_works"]})) == ["acid", "knives"]
     assert slugs(anonymous.get(URL, {"confidence": "red"})) == ["youth-fund"]
@@ -200,13 +215,13 @@ def test_filter_by_verdict_and_confidence(anonymous: APIClient, world: World) ->
     assert_validation_problem(anonymous.get(URL, {"confidence": "kept"}), parameter="confidence")
 
 
-def test_filter_by_category_ignores_case(anonymous: APIClient, world: World) -> None:
+def test_filter_by_category_ignores_case(anonymous: APIClient, staged: StagedMeasures) -> None:
     assert slugs(anonymous.get(URL, {"category": "early intervention and PREVENTION"})) == [
         "youth-fund"
     ]
 
 
-def test_filter_by_instrument(anonymous: APIClient, world: World) -> None:
+def test_filter_by_instrument(anonymous: APIClient, staged: StagedMeasures) -> None:
     assert slugs(anonymous.get(URL, {"instrument": ["funding", "operational"]})) == [
         "review",
         "youth-fund",
@@ -214,11 +229,11 @@ def test_filter_by_instrument(anonymous: APIClient, world: World) -> None:
     assert_validation_problem(anonymous.get(URL, {"instrument": "wish"}), parameter="instrument")
 
 
-def test_filter_by_lead_organisation(anonymous: APIClient, world: World) -> None:
+def test_filter_by_lead_organisation(anonymous: APIClient, staged: StagedMeasures) -> None:
     assert slugs(anonymous.get(URL, {"lead_organisation": "hm-treasury"})) == ["youth-fund"]
 
 
-def test_filter_by_target_dates(anonymous: APIClient, world: World) -> None:
+def test_filter_by_target_dates(anonymous: APIClient, staged: StagedMeasures) -> None:
     assert slugs(anonymous.get(URL, {"target_after": "2020-03-31"})) == ["review", "youth-fund"]
     assert slugs(anonymous.get(URL, {"target_before": "2020-03-31"})) == ["acid", "youth-fund"]
     assert slugs(
@@ -229,7 +244,7 @@ def test_filter_by_target_dates(anonymous: APIClient, world: World) -> None:
     )
 
 
-def test_filter_overdue(anonymous: APIClient, world: World) -> None:
+def test_filter_overdue(anonymous: APIClient, staged: StagedMeasures) -> None:
     # Past the target and not finished: acid (enacted) and the youth fund (announced).
     # The review is completed; the knives measure has no target date.
     assert slugs(anonymous.get(URL, {"overdue": "true"})) == ["acid", "youth-fund"]
@@ -237,9 +252,9 @@ def test_filter_overdue(anonymous: APIClient, world: World) -> None:
     assert_validation_problem(anonymous.get(URL, {"overdue": "perhaps"}), parameter="overdue")
 
 
-def test_filter_updated_since(anonymous: APIClient, world: World) -> None:
+def test_filter_updated_since(anonymous: APIClient, staged: StagedMeasures) -> None:
     cut = database_now()
-    Measure.objects.filter(pk=world.youth.pk).update(updated_at=timezone.now())
+    Measure.objects.filter(pk=staged.youth.pk).update(updated_at=timezone.now())
     assert slugs(anonymous.get(URL, {"updated_since": cut.isoformat()})) == ["youth-fund"]
     assert len(slugs(anonymous.get(URL, {"updated_since": "2000-01-01T00:00:00Z"}))) == 4
     assert_validation_problem(
@@ -247,7 +262,7 @@ def test_filter_updated_since(anonymous: APIClient, world: World) -> None:
     )
 
 
-def test_full_text_search(anonymous: APIClient, world: World) -> None:
+def test_full_text_search(anonymous: APIClient, staged: StagedMeasures) -> None:
     assert slugs(anonymous.get(URL, {"q": "corrosive"})) == ["acid"]
     # Stemmed: "possess" finds "possessing"; the legal vehicle is searched too.
     assert slugs(anonymous.get(URL, {"q": "possess"})) == ["acid"]
@@ -257,11 +272,11 @@ def test_full_text_search(anonymous: APIClient, world: World) -> None:
     assert slugs(anonymous.get(URL, {"q": "zebra"})) == []
 
 
-def test_search_combines_with_other_filters(anonymous: APIClient, world: World) -> None:
+def test_search_combines_with_other_filters(anonymous: APIClient, staged: StagedMeasures) -> None:
     assert slugs(anonymous.get(URL, {"q": "offensive", "stage": "in_force"})) == ["knives"]
 
 
-def test_ordering(anonymous: APIClient, world: World) -> None:
+def test_ordering(anonymous: APIClient, staged: StagedMeasures) -> None:
     assert slugs(anonymous.get(URL, {"ordering": "-slug"})) == [
         "youth-fund",
         "review",
@@ -275,12 +290,12 @@ def test_ordering(anonymous: APIClient, world: World) -> None:
         "youth-fund",
         "review",
     ]
-    Measure.objects.filter(pk=world.knives.pk).update(updated_at=timezone.now())
+    Measure.objects.filter(pk=staged.knives.pk).update(updated_at=timezone.now())
     assert slugs(anonymous.get(URL, {"ordering": "-updated_at"}))[0] == "knives"
     assert_validation_problem(anonymous.get(URL, {"ordering": "stage"}), parameter="ordering")
 
 
-def test_unknown_filter_is_refused_by_name(anonymous: APIClient, world: World) -> None:
+def test_unknown_filter_is_refused_by_name(anonymous: APIClient, staged: StagedMeasures) -> None:
     problem = assert_validation_problem(
         anonymous.get(URL, {"stages": "enacted"}), parameter="stages"
     )
@@ -288,7 +303,7 @@ def test_unknown_filter_is_refused_by_name(anonymous: APIClient, world: World) -
 
 
 def test_list_filters_are_not_accepted_on_a_single_measure(
-    anonymous: APIClient, world: World
+    anonymous: APIClient, staged: StagedMeasures
 ) -> None:
     assert_validation_problem(anonymous.get(f"{URL}acid/", {"stage": "enacted"}), parameter="stage")
 
@@ -297,7 +312,7 @@ def test_list_filters_are_not_accepted_on_a_single_measure(
 
 
 def test_as_of_gives_each_measure_its_status_on_that_date(
-    anonymous: APIClient, world: World
+    anonymous: APIClient, staged: StagedMeasures
 ) -> None:
     response = anonymous.get(URL, {"as_of": "2019-05-10"})
     rows = {row["slug"]: row for row in response.json()["results"]}
@@ -311,7 +326,7 @@ def test_as_of_gives_each_measure_its_status_on_that_date(
 
 
 def test_a_single_measure_as_of_a_date_and_its_revalidation(
-    anonymous: APIClient, world: World
+    anonymous: APIClient, staged: StagedMeasures
 ) -> None:
     then = anonymous.get(f"{URL}acid/", {"as_of": "2019-05-10"})
     now = anonymous.get(f"{URL}acid/")
@@ -328,14 +343,16 @@ def test_a_single_measure_as_of_a_date_and_its_revalidation(
     assert anonymous.get(f"{URL}acid/", headers={"If-None-Match": then["ETag"]}).status_code == 200
 
 
-def test_as_of_before_anything_happened(anonymous: APIClient, world: World) -> None:
+def test_as_of_before_anything_happened(anonymous: APIClient, staged: StagedMeasures) -> None:
     rows = anonymous.get(URL, {"as_of": "2017-01-01"}).json()["results"]
     assert {(row["stage"], row["stage_since"], row["verdict"]) for row in rows} == {
         (None, None, None)
     }
 
 
-def test_stage_filter_uses_the_stage_on_the_as_of_date(anonymous: APIClient, world: World) -> None:
+def test_stage_filter_uses_the_stage_on_the_as_of_date(
+    anonymous: APIClient, staged: StagedMeasures
+) -> None:
     # Today acid is enacted and knives in force; on 2019-05-10 both were legislating.
     assert slugs(anonymous.get(URL, {"as_of": "2019-05-10", "stage": "legislating"})) == [
         "acid",
@@ -350,7 +367,7 @@ def test_stage_filter_uses_the_stage_on_the_as_of_date(anonymous: APIClient, wor
     assert slugs(anonymous.get(URL, {"as_of": "2020-02-01", "confidence": "red"})) == ["youth-fund"]
 
 
-def test_overdue_filter_uses_the_as_of_date(anonymous: APIClient, world: World) -> None:
+def test_overdue_filter_uses_the_as_of_date(anonymous: APIClient, staged: StagedMeasures) -> None:
     assert slugs(anonymous.get(URL, {"as_of": "2019-06-01", "overdue": "true"})) == []
     assert slugs(anonymous.get(URL, {"as_of": "2020-06-01", "overdue": "true"})) == [
         "acid",
@@ -359,9 +376,9 @@ def test_overdue_filter_uses_the_as_of_date(anonymous: APIClient, world: World) 
 
 
 def test_known_at_recalls_what_the_tracker_said_before_a_correction(
-    anonymous: APIClient, world: World
+    anonymous: APIClient, staged: StagedMeasures
 ) -> None:
-    known_at = world.before_correction.isoformat()
+    known_at = staged.before_correction.isoformat()
     response = anonymous.get(f"{URL}acid/", {"as_of": "2019-05-10", "known_at": known_at})
     assert response.status_code == 200
     assert (response.json()["stage"], response.json()["stage_since"]) == ("enacted", "2019-05-06")
@@ -373,18 +390,20 @@ def test_known_at_recalls_what_the_tracker_said_before_a_correction(
     assert listed.json()["results"][0]["stage_since"] == "2019-05-06"
 
 
-def test_known_at_before_any_event_shows_no_status(anonymous: APIClient, world: World) -> None:
+def test_known_at_before_any_event_shows_no_status(
+    anonymous: APIClient, staged: StagedMeasures
+) -> None:
     rows = anonymous.get(URL, {"known_at": "2000-01-01T00:00:00Z"}).json()["results"]
     assert [row["stage"] for row in rows] == [None] * 4
 
 
-def test_known_at_accepts_a_date(anonymous: APIClient, world: World) -> None:
+def test_known_at_accepts_a_date(anonymous: APIClient, staged: StagedMeasures) -> None:
     response = anonymous.get(f"{URL}acid/", {"known_at": "2000-01-01"})
     assert response.status_code == 200
     assert response.json()["stage"] is None
 
 
-def test_time_travel_changes_the_etag(anonymous: APIClient, world: World) -> None:
+def test_time_travel_changes_the_etag(anonymous: APIClient, staged: StagedMeasures) -> None:
     today = anonymous.get(f"{URL}acid/")["ETag"]
     then = anonymous.get(f"{URL}acid/", {"as_of": "2019-05-10"})["ETag"]
     assert today != then
@@ -402,7 +421,7 @@ def test_time_travel_changes_the_etag(anonymous: APIClient, world: World) -> Non
 )
 @pytest.mark.parametrize("path", ["", "acid/"])
 def test_malformed_time_travel_is_a_parameter_error(
-    anonymous: APIClient, world: World, path: str, name: str, value: str
+    anonymous: APIClient, staged: StagedMeasures, path: str, name: str, value: str
 ) -> None:
     assert_validation_problem(anonymous.get(f"{URL}{path}", {name: value}), parameter=name)
 
@@ -410,7 +429,7 @@ def test_malformed_time_travel_is_a_parameter_error(
 # Writes ----------------------------------------------------------------------------------
 
 
-def test_create_a_measure(editor: APIClient, world: World) -> None:
+def test_create_a_measure(editor: APIClient, staged: StagedMeasures) -> None:
     response = editor.post(
         URL,
         {
@@ -428,7 +447,7 @@ def test_create_a_measure(editor: APIClient, world: World) -> None:
     data = response.json()
     assert response["Location"] == "http://testserver/api/v1/measures/county-lines/"
     assert response["ETag"] == editor.get(response["Location"])["ETag"]
-    assert data["strategy"] == {"slug": "svs", "title": world.svs.title}
+    assert data["strategy"] == {"slug": "svs", "title": staged.svs.title}
     assert (data["stage"], data["verdict"], data["confidence"], data["version"]) == (
         None,
         None,
@@ -438,7 +457,9 @@ def test_create_a_measure(editor: APIClient, world: World) -> None:
     assert data["is_overdue"] is True
 
 
-def test_server_owned_fields_are_not_taken_from_a_create(editor: APIClient, world: World) -> None:
+def test_server_owned_fields_are_not_taken_from_a_create(
+    editor: APIClient, staged: StagedMeasures
+) -> None:
     response = editor.post(
         URL,
         {
@@ -469,14 +490,16 @@ def test_server_owned_fields_are_not_taken_from_a_create(editor: APIClient, worl
     assert stored.pk != 1 or Measure.objects.count() == 1
 
 
-def test_create_with_an_existing_slug_is_refused(editor: APIClient, world: World) -> None:
+def test_create_with_an_existing_slug_is_refused(editor: APIClient, staged: StagedMeasures) -> None:
     response = editor.post(
         URL, {"slug": "acid", "strategy": "svs", "title": "Again", "instrument": "guidance"}
     )
     assert_validation_problem(response, pointer="#/slug")
 
 
-def test_create_needs_a_known_strategy_and_instrument(editor: APIClient, world: World) -> None:
+def test_create_needs_a_known_strategy_and_instrument(
+    editor: APIClient, staged: StagedMeasures
+) -> None:
     response = editor.post(
         URL, {"slug": "new", "strategy": "nope", "title": "X", "instrument": "magic"}
     )
@@ -486,7 +509,7 @@ def test_create_needs_a_known_strategy_and_instrument(editor: APIClient, world: 
 
 
 def test_patch_with_the_current_etag_updates_and_bumps_the_version(
-    editor: APIClient, world: World
+    editor: APIClient, staged: StagedMeasures
 ) -> None:
     etag = editor.get(f"{URL}acid/")["ETag"]
     response = editor.patch(
@@ -494,23 +517,25 @@ def test_patch_with_the_current_etag_updates_and_bumps_the_version(
     )
     assert response.status_code == 200, response.json()
     assert response.json()["legal_vehicle"] == "Offensive Weapons Act 2019"
-    assert response.json()["version"] == world.acid.version + 1
+    assert response.json()["version"] == staged.acid.version + 1
     assert response["ETag"] != etag
     assert response["ETag"] == editor.get(f"{URL}acid/")["ETag"]
 
 
 def test_patch_with_a_stale_etag_is_412_and_changes_nothing(
-    editor: APIClient, world: World, record: Record
+    editor: APIClient, staged: StagedMeasures, record: Record
 ) -> None:
     stale = editor.get(f"{URL}acid/")["ETag"]
-    record(world.acid, "in_force", datetime.date(2022, 4, 6))
+    record(staged.acid, "in_force", datetime.date(2022, 4, 6))
     response = editor.patch(f"{URL}acid/", {"title": "Changed"}, headers={"If-Match": stale})
     problem = assert_problem(response, 412)
     assert problem["type"].endswith("/stale-version/")
-    assert Measure.objects.get(slug="acid").title == world.acid.title
+    assert Measure.objects.get(slug="acid").title == staged.acid.title
 
 
-def test_put_with_a_stale_etag_is_412_and_changes_nothing(editor: APIClient, world: World) -> None:
+def test_put_with_a_stale_etag_is_412_and_changes_nothing(
+    editor: APIClient, staged: StagedMeasures
+) -> None:
     stale = editor.get(f"{URL}youth-fund/")["ETag"]
     assert editor.patch(f"{URL}youth-fund/", {"summary": "First edit."}).status_code == 200
     response = editor.put(
@@ -527,7 +552,7 @@ def test_put_with_a_stale_etag_is_412_and_changes_nothing(editor: APIClient, wor
     assert Measure.objects.get(slug="youth-fund").title == "Early Intervention Youth Fund"
 
 
-def test_put_replaces_the_descriptive_fields(editor: APIClient, world: World) -> None:
+def test_put_replaces_the_descriptive_fields(editor: APIClient, staged: StagedMeasures) -> None:
     response = editor.put(
         f"{URL}youth-fund/",
         {
@@ -552,7 +577,9 @@ def test_put_replaces_the_descriptive_fields(editor: APIClient, world: World) ->
     assert stored.stage == "announced"
 
 
-def test_server_owned_fields_are_not_taken_from_a_patch(editor: APIClient, world: World) -> None:
+def test_server_owned_fields_are_not_taken_from_a_patch(
+    editor: APIClient, staged: StagedMeasures
+) -> None:
     response = editor.patch(
         f"{URL}youth-fund/",
         {
@@ -571,27 +598,27 @@ def test_server_owned_fields_are_not_taken_from_a_patch(editor: APIClient, world
         "announced",
         None,
         "red",
-        world.youth.version,
+        staged.youth.version,
     )
-    assert stored.pk == world.youth.pk
+    assert stored.pk == staged.youth.pk
     assert stored.created_at.year > 2001
 
 
-def test_slug_cannot_be_changed(editor: APIClient, world: World) -> None:
+def test_slug_cannot_be_changed(editor: APIClient, staged: StagedMeasures) -> None:
     assert_validation_problem(editor.patch(f"{URL}acid/", {"slug": "acid-2"}), pointer="#/slug")
 
 
-def test_moving_a_measure_to_another_strategy(editor: APIClient, world: World) -> None:
+def test_moving_a_measure_to_another_strategy(editor: APIClient, staged: StagedMeasures) -> None:
     response = editor.patch(f"{URL}youth-fund/", {"strategy": "other"})
     assert response.status_code == 200, response.json()
-    assert Measure.objects.get(slug="youth-fund").strategy == world.other
+    assert Measure.objects.get(slug="youth-fund").strategy == staged.other
 
 
 def test_a_measure_with_funding_cannot_move_to_another_strategy(
-    editor: APIClient, world: World
+    editor: APIClient, staged: StagedMeasures
 ) -> None:
     """Its funding lines belong to its strategy: moving it alone would split them."""
-    FundingLineFactory.create(strategy=world.svs, measure=world.youth)
+    FundingLineFactory.create(strategy=staged.svs, measure=staged.youth)
     response = editor.patch(f"{URL}youth-fund/", {"strategy": "other"})
     assert_validation_problem(response, pointer="#/strategy")
-    assert Measure.objects.get(slug="youth-fund").strategy == world.svs
+    assert Measure.objects.get(slug="youth-fund").strategy == staged.svs

@@ -3,7 +3,6 @@ holds the model permission for it; nothing is ever deleted."""
 
 from __future__ import annotations
 
-import datetime
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -13,47 +12,11 @@ from rest_framework.test import APIClient
 
 from measures.models import FundingLine, Measure, StatusEvent
 from strategy.models import Organisation, Source, Strategy
-from tests.api.conftest import (
-    API,
-    READ_ONLY_PERMISSIONS,
-    WRITE_PERMISSIONS,
-    ClientFor,
-    assert_problem,
-    grant,
-    new_client,
-)
-from tests.factories import (
-    FundingLineFactory,
-    MeasureFactory,
-    OrganisationFactory,
-    SourceFactory,
-    StrategyFactory,
-    TokenFactory,
-    UserFactory,
-)
+from tests.api.conftest import API, ClientFor, assert_problem, new_client
+from tests.factories import TokenFactory, UserFactory
+from tests.support import READ_ONLY_PERMISSIONS, WRITE_PERMISSIONS, OneOfEachKind, grant
 
 pytestmark = pytest.mark.django_db
-
-
-@dataclass
-class Objects:
-    organisation: Organisation
-    strategy: Strategy
-    source: Source
-    measure: Measure
-    event: StatusEvent
-    line: FundingLine
-
-
-@pytest.fixture
-def objects(record: Callable[..., StatusEvent]) -> Objects:
-    organisation = OrganisationFactory.create(slug="home-office")
-    strategy = StrategyFactory.create(slug="svs", owner=organisation)
-    source = SourceFactory.create()
-    measure = MeasureFactory.create(slug="acid", strategy=strategy)
-    event = record(measure, "announced", datetime.date(2018, 4, 9))
-    line = FundingLineFactory.create(strategy=strategy, source=source)
-    return Objects(organisation, strategy, source, measure, event, line)
 
 
 @dataclass(frozen=True)
@@ -63,17 +26,17 @@ class Write:
 
     name: str
     method: str
-    path: Callable[[Objects], str]
-    body: Callable[[Objects], dict[str, Any]]
+    path: Callable[[OneOfEachKind], str]
+    body: Callable[[OneOfEachKind], dict[str, Any]]
     permission: str
     success: int
 
 
-def measure_body(o: Objects) -> dict[str, Any]:
+def measure_body(o: OneOfEachKind) -> dict[str, Any]:
     return {"slug": "knives", "strategy": "svs", "title": "Knife sales", "instrument": "guidance"}
 
 
-def line_body(o: Objects) -> dict[str, Any]:
+def line_body(o: OneOfEachKind) -> dict[str, Any]:
     return {
         "strategy": "svs",
         "title": "Youth fund",
@@ -233,11 +196,11 @@ WRITES = [
 write_ids = [w.name for w in WRITES]
 
 
-def send(client: APIClient, write: Write, o: Objects) -> Any:
+def send(client: APIClient, write: Write, o: OneOfEachKind) -> Any:
     return getattr(client, write.method)(write.path(o), write.body(o), format="json")
 
 
-def snapshot(o: Objects) -> list[Any]:
+def snapshot(o: OneOfEachKind) -> list[Any]:
     """Everything a write could have changed."""
     return [
         list(Organisation.objects.values().order_by("pk")),
@@ -251,71 +214,73 @@ def snapshot(o: Objects) -> list[Any]:
 
 @pytest.mark.parametrize("write", WRITES, ids=write_ids)
 def test_anonymous_write_is_401_with_a_challenge(
-    anonymous: APIClient, objects: Objects, write: Write
+    anonymous: APIClient, one_of_each: OneOfEachKind, write: Write
 ) -> None:
-    before = snapshot(objects)
-    response = send(anonymous, write, objects)
+    before = snapshot(one_of_each)
+    response = send(anonymous, write, one_of_each)
     assert_problem(response, 401)
     assert response["WWW-Authenticate"] == "Token"
-    assert snapshot(objects) == before
+    assert snapshot(one_of_each) == before
 
 
 @pytest.mark.parametrize("write", WRITES, ids=write_ids)
-def test_unknown_token_is_401(objects: Objects, write: Write) -> None:
-    before = snapshot(objects)
-    response = send(new_client("0" * 40), write, objects)
+def test_unknown_token_is_401(one_of_each: OneOfEachKind, write: Write) -> None:
+    before = snapshot(one_of_each)
+    response = send(new_client("0" * 40), write, one_of_each)
     assert_problem(response, 401)
     assert response["WWW-Authenticate"] == "Token"
-    assert snapshot(objects) == before
+    assert snapshot(one_of_each) == before
 
 
 @pytest.mark.parametrize("write", WRITES, ids=write_ids)
-def test_token_of_an_inactive_user_is_401(objects: Objects, write: Write) -> None:
+def test_token_of_an_inactive_user_is_401(one_of_each: OneOfEachKind, write: Write) -> None:
     user = UserFactory.create(is_active=False)
     grant(user, *WRITE_PERMISSIONS)
-    before = snapshot(objects)
-    response = send(new_client(TokenFactory.create(user=user).key), write, objects)
+    before = snapshot(one_of_each)
+    response = send(new_client(TokenFactory.create(user=user).key), write, one_of_each)
     assert_problem(response, 401)
-    assert snapshot(objects) == before
+    assert snapshot(one_of_each) == before
 
 
 @pytest.mark.parametrize("write", WRITES, ids=write_ids)
 def test_user_without_permissions_is_403(
-    client_for: ClientFor, objects: Objects, write: Write
+    client_for: ClientFor, one_of_each: OneOfEachKind, write: Write
 ) -> None:
-    before = snapshot(objects)
-    assert_problem(send(client_for(), write, objects), 403)
-    assert snapshot(objects) == before
+    before = snapshot(one_of_each)
+    assert_problem(send(client_for(), write, one_of_each), 403)
+    assert snapshot(one_of_each) == before
 
 
 @pytest.mark.parametrize("write", WRITES, ids=write_ids)
-def test_read_only_user_is_403(client_for: ClientFor, objects: Objects, write: Write) -> None:
-    before = snapshot(objects)
-    assert_problem(send(client_for(*READ_ONLY_PERMISSIONS), write, objects), 403)
-    assert snapshot(objects) == before
+def test_read_only_user_is_403(
+    client_for: ClientFor, one_of_each: OneOfEachKind, write: Write
+) -> None:
+    before = snapshot(one_of_each)
+    assert_problem(send(client_for(*READ_ONLY_PERMISSIONS), write, one_of_each), 403)
+    assert snapshot(one_of_each) == before
 
 
 @pytest.mark.parametrize("write", WRITES, ids=write_ids)
 def test_every_other_permission_is_not_enough(
-    client_for: ClientFor, objects: Objects, write: Write
+    client_for: ClientFor, one_of_each: OneOfEachKind, write: Write
 ) -> None:
     others = [p for p in WRITE_PERMISSIONS if p != write.permission]
-    before = snapshot(objects)
-    assert_problem(send(client_for(*others, *READ_ONLY_PERMISSIONS), write, objects), 403)
-    assert snapshot(objects) == before
+    before = snapshot(one_of_each)
+    assert_problem(send(client_for(*others, *READ_ONLY_PERMISSIONS), write, one_of_each), 403)
+    assert snapshot(one_of_each) == before
 
 
 @pytest.mark.parametrize("write", WRITES, ids=write_ids)
 def test_the_matching_permission_is_enough(
-    client_for: ClientFor, objects: Objects, write: Write
+    client_for: ClientFor, one_of_each: OneOfEachKind, write: Write
 ) -> None:
-    before = snapshot(objects)
-    response = send(client_for(write.permission), write, objects)
+    before = snapshot(one_of_each)
+    response = send(client_for(write.permission), write, one_of_each)
     assert response.status_code == write.success, response.json()
-    assert snapshot(objects) != before
+    assert snapshot(one_of_each) != before
 
 
-def test_a_malformed_authorization_header_is_401(objects: Objects) -> None:
+def test_a_malformed_authorization_header_is_401(one_of_each: OneOfEachKind) -> None:
     for header in ["Token", "Token a b", "Token \u00e9\u00e9", "Bearer abc"]:
         client = APIClient()
         client.credentials(HTTP_AUTHORIZATION=header)
@@ -344,17 +309,19 @@ READS = [
 
 
 @pytest.mark.parametrize("path", READS)
-def test_reads_are_public(anonymous: APIClient, objects: Objects, path: Callable[..., str]) -> None:
-    response = anonymous.get(path(objects))
+def test_reads_are_public(
+    anonymous: APIClient, one_of_each: OneOfEachKind, path: Callable[..., str]
+) -> None:
+    response = anonymous.get(path(one_of_each))
     assert response.status_code == 200
     assert response["Content-Type"] == "application/json"
 
 
 @pytest.mark.parametrize("path", READS)
 def test_head_is_answered_like_get(
-    anonymous: APIClient, objects: Objects, path: Callable[..., str]
+    anonymous: APIClient, one_of_each: OneOfEachKind, path: Callable[..., str]
 ) -> None:
-    response = anonymous.head(path(objects))
+    response = anonymous.head(path(one_of_each))
     assert response.status_code == 200
     assert response.content == b""
 
@@ -362,11 +329,11 @@ def test_head_is_answered_like_get(
 @pytest.mark.parametrize("path", READS)
 @pytest.mark.parametrize("who", ["anonymous", "editor"])
 def test_nothing_is_ever_deleted(
-    request: pytest.FixtureRequest, objects: Objects, path: Callable[..., str], who: str
+    request: pytest.FixtureRequest, one_of_each: OneOfEachKind, path: Callable[..., str], who: str
 ) -> None:
     client: APIClient = request.getfixturevalue(who)
-    before = snapshot(objects)
-    response = client.delete(path(objects))
+    before = snapshot(one_of_each)
+    response = client.delete(path(one_of_each))
     assert_problem(response, 405)
     assert "DELETE" not in response["Allow"]
-    assert snapshot(objects) == before
+    assert snapshot(one_of_each) == before

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import datetime
 import time
-from collections.abc import Callable
+from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from django.db import connection
@@ -14,7 +15,6 @@ from django.test.utils import CaptureQueriesContext
 from pytest_django import DjangoAssertNumQueries
 from rest_framework.test import APIClient
 
-from measures.models import StatusEvent
 from measures.services import CitationInput
 from tests.api.conftest import API
 from tests.factories import (
@@ -24,8 +24,7 @@ from tests.factories import (
     SourceFactory,
     StrategyFactory,
 )
-
-Record = Callable[..., StatusEvent]
+from tests.support import Record, recorder, shared_rows
 
 
 def populate(count: int, record: Record) -> None:
@@ -79,39 +78,69 @@ LISTS = [
 ]
 
 
-@pytest.mark.django_db
-@pytest.mark.parametrize("rows", [3, 30])
-@pytest.mark.parametrize(("url", "queries"), LISTS)
-def test_list_query_count_does_not_grow_with_rows(
-    anonymous: APIClient,
-    record: Record,
-    django_assert_num_queries: DjangoAssertNumQueries,
-    rows: int,
-    url: str,
-    queries: int,
-) -> None:
-    populate(rows, record)
-    with django_assert_num_queries(queries):
-        response = anonymous.get(url)
-        # A CSV body is read from the database as it is written out.
-        content = b"".join(response.streaming_content) if response.streaming else response.content  # type: ignore[attr-defined]
-    assert response.status_code == 200
-    assert len(content) > 200  # rows were really read and written out
+@pytest.fixture(scope="class", params=[3, 30])
+def populated(
+    request: pytest.FixtureRequest, django_db_setup: None, django_db_blocker: Any
+) -> Iterator[int]:
+    """``populate`` once for a class of tests that only read, with 3 or with 30 measures."""
+    rows: int = request.param
+    with shared_rows(django_db_blocker):
+        populate(rows, recorder())
+        yield rows
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("rows", [3, 30])
-def test_the_second_page_costs_what_the_first_does(
-    anonymous: APIClient,
-    record: Record,
-    django_assert_num_queries: DjangoAssertNumQueries,
-    rows: int,
-) -> None:
-    populate(rows, record)
-    first = anonymous.get(f"{API}/measures/", {"page_size": "2", "ordering": "title"}).json()
-    with django_assert_num_queries(1):
-        second = anonymous.get(first["next"])
-    assert len(second.json()["results"]) == min(2, rows - 2)
+class TestReads:
+    @pytest.mark.parametrize(("url", "queries"), LISTS)
+    def test_list_query_count_does_not_grow_with_rows(
+        self,
+        anonymous: APIClient,
+        django_assert_num_queries: DjangoAssertNumQueries,
+        populated: int,
+        url: str,
+        queries: int,
+    ) -> None:
+        with django_assert_num_queries(queries):
+            response = anonymous.get(url)
+            # A CSV body is read from the database as it is written out.
+            content = (
+                b"".join(response.streaming_content)  # type: ignore[attr-defined]
+                if response.streaming
+                else response.content
+            )
+        assert response.status_code == 200
+        assert len(content) > 200  # rows were really read and written out
+
+    def test_the_second_page_costs_what_the_first_does(
+        self,
+        anonymous: APIClient,
+        django_assert_num_queries: DjangoAssertNumQueries,
+        populated: int,
+    ) -> None:
+        first = anonymous.get(f"{API}/measures/", {"page_size": "2", "ordering": "title"}).json()
+        with django_assert_num_queries(1):
+            second = anonymous.get(first["next"])
+        assert len(second.json()["results"]) == min(2, populated - 2)
+
+    @pytest.mark.parametrize("populated", [3], indirect=True)
+    def test_a_measure_read_is_one_query(
+        self,
+        anonymous: APIClient,
+        django_assert_num_queries: DjangoAssertNumQueries,
+        populated: int,
+    ) -> None:
+        with django_assert_num_queries(1):
+            anonymous.get(f"{API}/measures/m-00/", {"as_of": "2018-12-31"})
+        etag = anonymous.get(f"{API}/measures/m-00/")["ETag"]
+        # The ETag is known before serializing: a 304 costs the one query that finds the row.
+        with django_assert_num_queries(1):
+            assert (
+                anonymous.get(f"{API}/measures/m-00/", headers={"If-None-Match": etag}).status_code
+                == 304
+            )
+        with CaptureQueriesContext(connection) as captured:
+            anonymous.get(f"{API}/measures/m-00/events/")
+        assert len(captured.captured_queries) == 4
 
 
 @pytest.mark.django_db(transaction=True)
@@ -136,22 +165,3 @@ def test_change_feed_query_count_does_not_grow_with_rows(
     with django_assert_num_queries(7):
         response = anonymous.get(f"{API}/changes/", {"page_size": 500})
     assert len(response.json()["items"]) == expected
-
-
-@pytest.mark.django_db
-def test_a_measure_read_is_one_query(
-    anonymous: APIClient, record: Record, django_assert_num_queries: DjangoAssertNumQueries
-) -> None:
-    populate(3, record)
-    with django_assert_num_queries(1):
-        anonymous.get(f"{API}/measures/m-00/", {"as_of": "2018-12-31"})
-    etag = anonymous.get(f"{API}/measures/m-00/")["ETag"]
-    # The ETag is known before serializing: a 304 costs the one query that finds the row.
-    with django_assert_num_queries(1):
-        assert (
-            anonymous.get(f"{API}/measures/m-00/", headers={"If-None-Match": etag}).status_code
-            == 304
-        )
-    with CaptureQueriesContext(connection) as captured:
-        anonymous.get(f"{API}/measures/m-00/events/")
-    assert len(captured.captured_queries) == 4

@@ -4,21 +4,19 @@ what changed between two dates."""
 from __future__ import annotations
 
 import datetime
-from collections.abc import Callable
 from decimal import Decimal
 
 import pytest
 from rest_framework.test import APIClient
 
 from measures.choices import Stage
-from measures.models import Measure, StatusEvent
+from measures.models import Measure
 from strategy.models import Strategy
 from tests.api.conftest import API, ClientFor, assert_problem, assert_validation_problem
 from tests.factories import FundingLineFactory, MeasureFactory, StrategyFactory
+from tests.support import Record
 
 pytestmark = pytest.mark.django_db
-
-Record = Callable[..., StatusEvent]
 
 
 @pytest.fixture

@@ -28,7 +28,7 @@ from django.db import connection
 
 from tests.factories import MeasureFactory
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 BASE_DIR = Path(settings.BASE_DIR)
 BOOT_SECONDS = 90
@@ -41,7 +41,7 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def test_database_url() -> str:
+def url_of_the_test_database() -> str:
     """The URL of the database this test runs on, for the server process."""
     db = connection.settings_dict
     user = quote(db["USER"] or "", safe="")
@@ -49,9 +49,6 @@ def test_database_url() -> str:
     host = quote(db["HOST"] or "", safe="")
     port = f":{db['PORT']}" if db["PORT"] else ""
     return f"postgres://{user}{password}@{host}{port}/{quote(db['NAME'], safe='')}"
-
-
-test_database_url.__test__ = False  # type: ignore[attr-defined]
 
 
 def production_environment(**overrides: str) -> dict[str, str]:
@@ -130,29 +127,58 @@ class Server:
             time.sleep(0.1)
 
 
+def start_gunicorn(static_root: Path, log: Path) -> Server:
+    """gunicorn on a free port, once it says it listens there. A port found free can be
+    taken by another process (another test worker's server) before gunicorn binds it: then
+    gunicorn gives up, and it is started again on another port."""
+    for _ in range(3):
+        port = free_port()
+        environment = production_environment(
+            DATABASE_URL=url_of_the_test_database(),
+            DJANGO_STATIC_ROOT=str(static_root),
+            HOST="127.0.0.1",
+            PORT=str(port),
+            WEB_CONCURRENCY="2",
+        )
+        with log.open("wb") as output:
+            process = subprocess.Popen(
+                [sys.executable, "-m", "gunicorn", "--config", "config/gunicorn.py", "config.wsgi"],
+                cwd=BASE_DIR,
+                env=environment,
+                stdout=output,
+                stderr=subprocess.STDOUT,
+            )
+        server = Server(port, log, process)
+        listening = f"Listening at: http://127.0.0.1:{port} ({process.pid})"
+        deadline = time.monotonic() + BOOT_SECONDS
+        while process.poll() is None and listening not in log.read_text():
+            assert time.monotonic() < deadline, f"not listening:\n{log.read_text()[-4000:]}"
+            time.sleep(0.1)
+        if process.poll() is None:
+            return server
+        assert "Connection in use" in log.read_text(), (
+            f"gunicorn exited:\n{log.read_text()[-4000:]}"
+        )
+    pytest.fail(f"no free port for gunicorn in three tries:\n{log.read_text()[-4000:]}")
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
 @contextlib.contextmanager
 def running_server(static_root: Path, log: Path) -> Iterator[Server]:
-    port = free_port()
-    environment = production_environment(
-        DATABASE_URL=test_database_url(),
-        DJANGO_STATIC_ROOT=str(static_root),
-        HOST="127.0.0.1",
-        PORT=str(port),
-        WEB_CONCURRENCY="2",
-    )
-    with log.open("wb") as output:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "--config", "config/gunicorn.py", "config.wsgi"],
-            cwd=BASE_DIR,
-            env=environment,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-        )
-    server = Server(port, log, process)
+    server = start_gunicorn(static_root, log)
     try:
         deadline = time.monotonic() + BOOT_SECONDS
         while True:
-            assert process.poll() is None, f"gunicorn exited:\n{log.read_text()[-4000:]}"
+            assert server.process.poll() is None, f"gunicorn exited:\n{log.read_text()[-4000:]}"
             try:
                 response, _ = server.request("GET", "/healthz")
                 if response.status == 200:
@@ -164,13 +190,7 @@ def running_server(static_root: Path, log: Path) -> Iterator[Server]:
         yield server
     finally:
         # Stopped before the test database is dropped, which its connections would block.
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+        stop(server.process)
 
 
 @pytest.fixture(scope="module")

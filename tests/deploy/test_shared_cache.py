@@ -81,6 +81,7 @@ def key_prefix() -> Iterator[str]:
     client.close()
 
 
+@pytest.mark.slow
 def test_throttle_counts_are_shared_through_redis_by_separate_processes(key_prefix: str) -> None:
     environment = {
         **os.environ,

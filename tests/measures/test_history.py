@@ -5,12 +5,10 @@ always equal to what the history derives."""
 from __future__ import annotations
 
 import datetime
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import pytest
 from django.core.exceptions import ValidationError
-from django.db import connection
 from django.utils import timezone
 from hypothesis import given
 from hypothesis import strategies as st
@@ -21,15 +19,7 @@ from measures.choices import AXIS_VALUES, Axis, stage_move_allowed
 from measures.models import Measure, StatusEvent
 from measures.services import CitationInput, status_event_record
 from tests.factories import MeasureFactory, SourceFactory
-
-Record = Callable[..., StatusEvent]
-
-
-def database_now() -> datetime.datetime:
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT clock_timestamp()")
-        (instant,) = cursor.fetchone()
-    return instant
+from tests.support import Record, database_now
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,6 @@ validation, corrections and the cached current status."""
 from __future__ import annotations
 
 import datetime
-from collections.abc import Callable
 
 import pytest
 from django.core.exceptions import ValidationError
@@ -19,10 +18,10 @@ from measures.services import (
     status_event_record,
 )
 from tests.factories import MeasureFactory, SourceFactory, UserFactory
+from tests.support import Record
 
 pytestmark = pytest.mark.django_db
 
-Record = Callable[..., StatusEvent]
 D1 = datetime.date(2018, 4, 9)
 D2 = datetime.date(2019, 5, 16)
 D3 = datetime.date(2022, 4, 6)

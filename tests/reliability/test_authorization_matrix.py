@@ -4,33 +4,22 @@ every refusal has the documented status and a problem+json body, and writes noth
 
 from __future__ import annotations
 
-import datetime
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 from django.apps import apps
-from django.conf import settings
 from django.contrib.auth.models import Group, Permission
 from django.core.management import call_command
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from measures.services import CitationInput, status_event_record
-from tests.factories import (
-    FundingLineFactory,
-    MeasureFactory,
-    OrganisationFactory,
-    SourceFactory,
-    StrategyFactory,
-    UserFactory,
-)
+from tests.factories import UserFactory
+from tests.support import OneOfEachKind, openapi_document
 
 pytestmark = pytest.mark.django_db
 
-DOCUMENT = yaml.safe_load((Path(settings.BASE_DIR) / "openapi.yaml").read_text())
+DOCUMENT = openapi_document()
 TRACKED = [
     "strategy.Organisation",
     "strategy.Source",
@@ -68,41 +57,31 @@ def operations() -> list[tuple[str, str]]:
     return found
 
 
-class World:
-    """One object of each kind, and bodies a writer may send."""
+class WriteRequests:
+    """The URL of each operation filled in with the stored objects, and a body a writer may
+    send to it (a new slug each time, so that creates never collide)."""
 
-    def __init__(self) -> None:
-        self.organisation = OrganisationFactory.create(slug="home-office")
-        self.strategy = StrategyFactory.create(slug="svs", owner=self.organisation)
-        self.source = SourceFactory.create()
-        self.measure = MeasureFactory.create(slug="acid-offence", strategy=self.strategy)
-        self.event = status_event_record(
-            measure=self.measure,
-            axis="stage",
-            value="announced",
-            effective_on=datetime.date(2018, 4, 9),
-            rationale="r",
-            citations=[CitationInput(source=self.source, quote="q")],
-        )
-        self.line = FundingLineFactory.create(strategy=self.strategy, source=self.source)
+    def __init__(self, stored: OneOfEachKind) -> None:
+        self.stored = stored
         self.counter = 0
 
     def url(self, path: str) -> str:
         return (
-            path.replace("{measure_slug}", self.measure.slug)
+            path.replace("{measure_slug}", self.stored.measure.slug)
             .replace(
                 "{slug}",
-                {"organisation": self.organisation.slug, "strategy": self.strategy.slug}.get(
-                    model_for(path), self.measure.slug
-                ),
+                {
+                    "organisation": self.stored.organisation.slug,
+                    "strategy": self.stored.strategy.slug,
+                }.get(model_for(path), self.stored.measure.slug),
             )
             .replace(
                 "{id}",
                 str(
                     {
-                        "source": self.source.pk,
-                        "fundingline": self.line.pk,
-                        "statusevent": self.event.pk,
+                        "source": self.stored.source.pk,
+                        "fundingline": self.stored.line.pk,
+                        "statusevent": self.stored.event.pk,
                     }.get(model_for(path), 0)
                 ),
             )
@@ -114,7 +93,7 @@ class World:
         model = model_for(path)
         if model == "organisation":
             return {
-                "slug": self.organisation.slug if method != "post" else f"org-{n}",
+                "slug": self.stored.organisation.slug if method != "post" else f"org-{n}",
                 "name": f"Org {n}",
                 "kind": "department",
             }
@@ -126,15 +105,15 @@ class World:
             }
         if model == "strategy":
             return {
-                "slug": self.strategy.slug if method != "post" else f"strategy-{n}",
+                "slug": self.stored.strategy.slug if method != "post" else f"strategy-{n}",
                 "title": f"Strategy {n}",
-                "owner": self.organisation.slug,
+                "owner": self.stored.organisation.slug,
                 "published_on": "2018-04-09",
             }
         if model == "measure":
             return {
-                "slug": self.measure.slug if method != "post" else f"measure-{n}",
-                "strategy": self.strategy.slug,
+                "slug": self.stored.measure.slug if method != "post" else f"measure-{n}",
+                "strategy": self.stored.strategy.slug,
                 "title": f"Measure {n}",
                 "instrument": "legislation",
             }
@@ -144,14 +123,14 @@ class World:
                 "value": "in_the_works",
                 "effective_on": "2019-01-01",
                 "rationale": "r",
-                "citations": [{"source": self.source.pk, "quote": "q"}],
+                "citations": [{"source": self.stored.source.pk, "quote": "q"}],
             }
         return {
-            "strategy": self.strategy.slug,
+            "strategy": self.stored.strategy.slug,
             "title": f"Line {n}",
             "amount": "10.00",
             "phase": "announced",
-            "source": self.source.pk,
+            "source": self.stored.source.pk,
             "quote": "q",
         }
 
@@ -167,9 +146,9 @@ def snapshot() -> dict[str, int]:
 
 
 @pytest.fixture
-def world(db: None) -> World:
+def writes(one_of_each: OneOfEachKind) -> WriteRequests:
     call_command("setup_roles", verbosity=0)
-    return World()
+    return WriteRequests(one_of_each)
 
 
 def caller(kind: str, codename: str) -> APIClient:
@@ -200,14 +179,14 @@ REFUSED = {
 
 
 @pytest.mark.parametrize(("path", "method"), operations(), ids=lambda v: str(v))
-def test_only_a_writer_may_write(world: World, path: str, method: str) -> None:
+def test_only_a_writer_may_write(writes: WriteRequests, path: str, method: str) -> None:
     documented = method in DOCUMENT["paths"][path]
     # The writer goes last: its write is the only one that may change anything.
     for kind in [*REFUSED, "writer"]:
         client = caller(kind, model_for(path))
         before = snapshot()
         send: Callable[..., Any] = getattr(client, method)
-        response = send(world.url(path), world.body(path, method), format="json")
+        response = send(writes.url(path), writes.body(path, method), format="json")
         where = (kind, method, path, response.content[:300])
 
         if not documented:
@@ -246,10 +225,12 @@ SERVER_OWNED = {
     [op for op in operations() if op[1] in ("post", "patch") and op[1] in DOCUMENT["paths"][op[0]]],
     ids=lambda v: str(v),
 )
-def test_server_owned_fields_are_never_stored(world: World, path: str, method: str) -> None:
+def test_server_owned_fields_are_never_stored(
+    writes: WriteRequests, path: str, method: str
+) -> None:
     client = caller("writer", model_for(path))
-    body = {**world.body(path, method), **SERVER_OWNED}
-    response = getattr(client, method)(world.url(path), body, format="json")
+    body = {**writes.body(path, method), **SERVER_OWNED}
+    response = getattr(client, method)(writes.url(path), body, format="json")
     assert response.status_code < 500
     if response.status_code >= 400:
         assert response["Content-Type"] == "application/problem+json"

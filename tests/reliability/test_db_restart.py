@@ -9,11 +9,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from django.conf import settings
 
 SCRIPT = Path(settings.BASE_DIR) / "scripts" / "db_restart_under_load.py"
 
 
+@pytest.mark.slow
 def test_database_restart_under_load_loses_nothing() -> None:
     finished = subprocess.run(  # noqa: S603
         [

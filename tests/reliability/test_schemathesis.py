@@ -18,17 +18,15 @@ is rolled back afterwards, so what one operation writes never reaches the next.
 
 from __future__ import annotations
 
+import copy
 import os
 import re
 from collections import Counter
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 import schemathesis
-from django.conf import settings as django_settings
-from django.contrib.auth.models import Permission
 from django.core import signals
 from django.core.cache import cache
 from django.core.management import call_command
@@ -45,7 +43,6 @@ from config.wsgi import application
 from measures.models import FundingLine, Measure, StatusEvent
 from measures.seeding import load_seeds
 from strategy.models import Organisation, Source, Strategy
-from tests.api.conftest import WRITE_PERMISSIONS
 from tests.factories import (
     FundingLineFactory,
     MeasureFactory,
@@ -54,6 +51,9 @@ from tests.factories import (
     StrategyFactory,
     UserFactory,
 )
+from tests.support import WRITE_PERMISSIONS, grant, keep_fuzzing_figures, openapi_document
+
+pytestmark = pytest.mark.slow
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "100"))
 SEED = int(os.environ.get("FUZZ_SEED", "20180409"))
@@ -86,9 +86,8 @@ CONFIG = schemathesis.Config.from_dict(
     }
 )
 
-schema = schemathesis.openapi.from_path(
-    Path(django_settings.BASE_DIR) / "openapi.yaml", config=CONFIG
-)
+# A copy: schemathesis may annotate the document it is given.
+schema = schemathesis.openapi.from_dict(copy.deepcopy(openapi_document()), config=CONFIG)
 schema.app = application
 
 SLUG = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
@@ -103,7 +102,7 @@ def is_slug(value: Any) -> bool:
     return isinstance(value, str) and bool(SLUG.fullmatch(value))
 
 
-class World:
+class StoredNames:
     """What the database holds, by the values a URL or a body names it with."""
 
     token: str = ""
@@ -117,12 +116,13 @@ class World:
     funding_lines_of: dict[str, tuple[int, ...]] = {}
 
 
-WORLD = World()
+STORED = StoredNames()
 
 
-def build_world() -> None:
+def store_fuzzing_data() -> None:
     """The seed data, and a second strategy with a measure that has no events, a funding
-    envelope with a line drawn from it, and an organisation that owns and leads nothing."""
+    envelope with a line drawn from it, and an organisation that owns and leads nothing;
+    their names go to ``STORED``."""
     load_seeds()
     owner = OrganisationFactory.create(slug="west-midlands-police", kind="police_force")
     strategy = StrategyFactory.create(slug="knife-crime-plan-2019", owner=owner)
@@ -134,54 +134,50 @@ def build_world() -> None:
     OrganisationFactory.create(slug="youth-endowment-fund", kind="charity")
     SourceFactory.create()
     writer = UserFactory.create(username="fuzzing-writer")
-    for name in WRITE_PERMISSIONS:
-        app_label, codename = name.split(".")
-        writer.user_permissions.add(
-            Permission.objects.get(content_type__app_label=app_label, codename=codename)
-        )
-    WORLD.token = Token.objects.create(user=writer).key
-    WORLD.organisations = tuple(
+    grant(writer, *WRITE_PERMISSIONS)
+    STORED.token = Token.objects.create(user=writer).key
+    STORED.organisations = tuple(
         Organisation.objects.order_by("slug").values_list("slug", flat=True)
     )
-    WORLD.strategies = tuple(Strategy.objects.order_by("slug").values_list("slug", flat=True))
-    WORLD.measures = tuple(Measure.objects.order_by("slug").values_list("slug", flat=True))
-    WORLD.sources = tuple(Source.objects.order_by("id").values_list("id", flat=True))
-    WORLD.funding_lines = tuple(FundingLine.objects.order_by("id").values_list("id", flat=True))
-    WORLD.events = tuple(StatusEvent.objects.order_by("id").values_list("measure__slug", "id"))
-    WORLD.measures_of = {
+    STORED.strategies = tuple(Strategy.objects.order_by("slug").values_list("slug", flat=True))
+    STORED.measures = tuple(Measure.objects.order_by("slug").values_list("slug", flat=True))
+    STORED.sources = tuple(Source.objects.order_by("id").values_list("id", flat=True))
+    STORED.funding_lines = tuple(FundingLine.objects.order_by("id").values_list("id", flat=True))
+    STORED.events = tuple(StatusEvent.objects.order_by("id").values_list("measure__slug", "id"))
+    STORED.measures_of = {
         slug: tuple(
             Measure.objects.filter(strategy__slug=slug)
             .order_by("slug")
             .values_list("slug", flat=True)
         )
-        for slug in WORLD.strategies
+        for slug in STORED.strategies
     }
-    WORLD.funding_lines_of = {
+    STORED.funding_lines_of = {
         slug: tuple(
             FundingLine.objects.filter(strategy__slug=slug)
             .order_by("id")
             .values_list("id", flat=True)
         )
-        for slug in WORLD.strategies
+        for slug in STORED.strategies
     }
 
 
 def existing_path_parameters(path: str) -> list[dict[str, Any]]:
     """Path parameters that name real objects for the operation at ``path``."""
     if path.startswith("/api/v1/measures/{measure_slug}/events/{id}"):
-        return [{"measure_slug": slug, "id": pk} for slug, pk in WORLD.events]
+        return [{"measure_slug": slug, "id": pk} for slug, pk in STORED.events]
     if path.startswith("/api/v1/measures/{measure_slug}"):
-        return [{"measure_slug": slug} for slug in WORLD.measures]
+        return [{"measure_slug": slug} for slug in STORED.measures]
     if path.startswith("/api/v1/measures/{slug}"):
-        return [{"slug": slug} for slug in WORLD.measures]
+        return [{"slug": slug} for slug in STORED.measures]
     if path.startswith("/api/v1/organisations/{slug}"):
-        return [{"slug": slug} for slug in WORLD.organisations]
+        return [{"slug": slug} for slug in STORED.organisations]
     if path.startswith("/api/v1/strategies/{slug}"):
-        return [{"slug": slug} for slug in WORLD.strategies]
+        return [{"slug": slug} for slug in STORED.strategies]
     if path.startswith("/api/v1/sources/{id}"):
-        return [{"id": pk} for pk in WORLD.sources]
+        return [{"id": pk} for pk in STORED.sources]
     if path.startswith("/api/v1/funding-lines/{id}"):
-        return [{"id": pk} for pk in WORLD.funding_lines]
+        return [{"id": pk} for pk in STORED.funding_lines]
     return []
 
 
@@ -212,24 +208,24 @@ def referring_to_existing_objects(draw: st.DrawFn, body: dict[str, Any]) -> dict
     body = dict(body)
     strategy = None
     if is_slug(body.get("strategy")):
-        strategy = body["strategy"] = draw(st.sampled_from(WORLD.strategies))
+        strategy = body["strategy"] = draw(st.sampled_from(STORED.strategies))
     for name in ("owner", "lead_organisation", "funder", "recipient"):
         if is_slug(body.get(name)):
-            body[name] = draw(st.sampled_from(WORLD.organisations))
+            body[name] = draw(st.sampled_from(STORED.organisations))
     if is_slug(body.get("measure")):
         body["measure"] = draw(
-            st.sampled_from(WORLD.measures_of.get(strategy or "") or WORLD.measures)
+            st.sampled_from(STORED.measures_of.get(strategy or "") or STORED.measures)
         )
     if is_id(body.get("parent")):
-        lines = WORLD.funding_lines_of.get(strategy or "") or WORLD.funding_lines
+        lines = STORED.funding_lines_of.get(strategy or "") or STORED.funding_lines
         body["parent"] = draw(st.sampled_from(lines))
     if is_id(body.get("source")):
-        body["source"] = draw(st.sampled_from(WORLD.sources))
+        body["source"] = draw(st.sampled_from(STORED.sources))
     if is_id(body.get("supersedes")):
-        body["supersedes"] = draw(st.sampled_from([pk for _, pk in WORLD.events]))
+        body["supersedes"] = draw(st.sampled_from([pk for _, pk in STORED.events]))
     if isinstance(body.get("citations"), list):
         body["citations"] = [
-            {**citation, "source": draw(st.sampled_from(WORLD.sources))}
+            {**citation, "source": draw(st.sampled_from(STORED.sources))}
             if isinstance(citation, dict) and is_id(citation.get("source"))
             else citation
             for citation in body["citations"]
@@ -313,37 +309,33 @@ class WriterToken:
     (or carry whatever credentials schemathesis generates for them)."""
 
     def get(self, case: schemathesis.Case, context: schemathesis.AuthContext) -> str:
-        return WORLD.token
+        return STORED.token
 
     def set(self, case: schemathesis.Case, data: str, context: schemathesis.AuthContext) -> None:
         case.headers["Authorization"] = f"Token {data}"
 
 
 @pytest.fixture(scope="module")
-def world(
+def stored(
     django_db_setup: None, django_db_blocker: Any, request: pytest.FixtureRequest
-) -> Iterator[World]:
+) -> Iterator[StoredNames]:
     """Committed for the whole module, so that the change feed (which shows only finished
     transactions) has something to show; emptied afterwards as a transactional test is."""
     with django_db_blocker.unblock():
-        build_world()
+        store_fuzzing_data()
         try:
-            yield WORLD
+            yield STORED
         finally:
             call_command("flush", interactive=False, verbosity=0)
-    capture = request.config.pluginmanager.get_plugin("capturemanager")
-    if capture is not None and CASES:
-        with capture.global_and_fixture_disabled():
-            print(
-                f"\nschemathesis: {len(CASES)} operations, {sum(CASES.values())} cases "
-                f"({min(CASES.values())} to {max(CASES.values())} per operation), "
-                f"{sum(REQUESTS.values())} requests; seed {SEED}, max_examples {EXAMPLES}"
-            )
+    keep_fuzzing_figures(
+        request.config,
+        {"cases": dict(CASES), "requests": dict(REQUESTS), "seed": SEED, "examples": EXAMPLES},
+    )
 
 
 @pytest.fixture
 def fuzzing(
-    world: World, db: None, settings: Any, monkeypatch: pytest.MonkeyPatch
+    stored: StoredNames, db: None, settings: Any, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[None]:
     """No throttling (thousands of requests a minute are the point), and requests served in
     the test's transaction: Django's request signals would otherwise close the connection
