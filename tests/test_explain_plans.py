@@ -11,7 +11,6 @@ that serves that condition (see bench/README.md)."""
 
 from __future__ import annotations
 
-import base64
 import json
 from collections.abc import Iterator
 from typing import Any
@@ -23,6 +22,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from bench.generate import generate
+from config.api.pagination import KeysetCursor, encode_position
 from tests.support import shared_rows
 
 pytestmark = pytest.mark.slow
@@ -59,8 +59,8 @@ def dataset(django_db_setup: None, django_db_blocker: Any) -> Iterator[dict[str,
 
 
 def cursor_for(slug: str) -> str:
-    """The cursor DRF writes for the page after ``slug`` (ordering by slug)."""
-    return base64.b64encode(urlencode({"p": slug}).encode("ascii")).decode("ascii")
+    """The cursor the API writes for the page after ``slug`` (ordering by slug)."""
+    return encode_position(KeysetCursor((slug,), reverse=False))
 
 
 def sequential_scans(plan: dict[str, Any]) -> list[str]:

@@ -7,7 +7,6 @@ from __future__ import annotations
 import csv
 import datetime
 import io
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -28,10 +27,9 @@ from tests.factories import (
     OrganisationFactory,
     StrategyFactory,
 )
+from tests.support import Record
 
 pytestmark = pytest.mark.django_db
-
-Record = Callable[..., StatusEvent]
 
 
 def send(client: APIClient, method: str, url: str, raw: str) -> Any:

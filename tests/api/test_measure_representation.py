@@ -8,7 +8,6 @@ from __future__ import annotations
 import csv
 import datetime
 import io
-from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -21,7 +20,7 @@ from rest_framework.test import APIClient, APIRequestFactory
 from bench import floor
 from config.api.csv_export import flatten
 from measures.choices import Stage
-from measures.models import Measure, StatusEvent, is_overdue
+from measures.models import Measure, is_overdue
 from measures.representation import (
     MeasureRepresentation,
     MeasureSerializer,
@@ -29,11 +28,11 @@ from measures.representation import (
     row_columns,
 )
 from tests.factories import MeasureFactory, OrganisationFactory, StrategyFactory
+from tests.support import Record
 
 pytestmark = pytest.mark.django_db
 
 URL = "/api/v1/measures/"
-Record = Callable[..., StatusEvent]
 
 # Two instants that show both of the JSON's forms: ``Z`` in winter without microseconds,
 # an offset in British Summer Time with them.
