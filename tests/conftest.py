@@ -106,3 +106,7 @@ def pytest_terminal_summary(
             f"({min(cases.values())} to {max(cases.values())} per operation), "
             f"{sum(requests.values())} requests; seed {seeds}, max_examples {examples}"
         )
+        if terminalreporter.stats.get("failed"):
+            terminalreporter.write_line(
+                f"replay the fuzzing: make fuzz FUZZ_SEED={seeds} FUZZ_EXAMPLES={examples}"
+            )

@@ -376,4 +376,8 @@ def after_call(
 )
 def test_the_api_keeps_the_promises_of_openapi_yaml(case: schemathesis.Case, fuzzing: None) -> None:
     CASES[case.operation.label] += 1
-    case.call_and_validate()
+    try:
+        case.call_and_validate()
+    except Exception as failure:
+        failure.add_note(f"Replay: make fuzz FUZZ_SEED={SEED} FUZZ_EXAMPLES={EXAMPLES}")
+        raise
