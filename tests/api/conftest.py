@@ -17,8 +17,15 @@ from django.http import HttpResponseBase
 from jsonschema import Draft202012Validator, FormatChecker
 from rest_framework.test import APIClient
 
-from tests.factories import TokenFactory, UserFactory
-from tests.support import WRITE_PERMISSIONS, grant, openapi_document
+from measures.models import Measure
+from tests.factories import (
+    MeasureFactory,
+    OrganisationFactory,
+    StrategyFactory,
+    TokenFactory,
+    UserFactory,
+)
+from tests.support import WRITE_PERMISSIONS, Record, grant, openapi_document
 
 API = "/api/v1"
 PROBLEM = "application/problem+json"
@@ -125,3 +132,23 @@ def validate(instance: Any, schema: dict[str, Any]) -> None:
     )
     errors = sorted(validator.iter_errors(instance), key=lambda e: list(e.absolute_path))
     assert not errors, "\n".join(f"{list(e.absolute_path)}: {e.message}" for e in errors[:10])
+
+
+@pytest.fixture
+def acid_and_knives(record: Record) -> list[Measure]:
+    """Two measures of one strategy: "acid", led by the Home Office, with a target date and
+    two stage events; "knives", led by nobody, announced."""
+    home_office = OrganisationFactory.create(slug="home-office", name="Home Office")
+    strategy = StrategyFactory.create(slug="svs", title="Serious Violence Strategy")
+    acid = MeasureFactory.create(
+        slug="acid",
+        strategy=strategy,
+        title='Acid, "corrosive" substances',
+        lead_organisation=home_office,
+        target_on=datetime.date(2019, 12, 31),
+    )
+    knives = MeasureFactory.create(slug="knives", strategy=strategy, lead_organisation=None)
+    record(acid, "announced", datetime.date(2018, 4, 9))
+    record(acid, "legislating", datetime.date(2018, 6, 20))
+    record(knives, "announced", datetime.date(2018, 4, 9))
+    return [acid, knives]

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import csv
-import datetime
 import io
 from decimal import Decimal
 from typing import Any
@@ -16,12 +15,9 @@ from measures.models import Measure
 from tests.api.conftest import API, assert_problem, assert_validation_problem
 from tests.factories import (
     FundingLineFactory,
-    MeasureFactory,
     OrganisationFactory,
     SourceFactory,
-    StrategyFactory,
 )
-from tests.support import Record
 
 pytestmark = pytest.mark.django_db
 
@@ -39,30 +35,12 @@ def header(response: Any) -> list[str]:
     return next(csv.reader(io.StringIO(text)))
 
 
-@pytest.fixture
-def measures(record: Record) -> list[Measure]:
-    home_office = OrganisationFactory.create(slug="home-office", name="Home Office")
-    strategy = StrategyFactory.create(slug="svs", title="Serious Violence Strategy")
-    acid = MeasureFactory.create(
-        slug="acid",
-        strategy=strategy,
-        title='Acid, "corrosive" substances',
-        lead_organisation=home_office,
-        target_on=datetime.date(2019, 12, 31),
-    )
-    knives = MeasureFactory.create(slug="knives", strategy=strategy, lead_organisation=None)
-    record(acid, "announced", datetime.date(2018, 4, 9))
-    record(acid, "legislating", datetime.date(2018, 6, 20))
-    record(knives, "announced", datetime.date(2018, 4, 9))
-    return [acid, knives]
-
-
 @pytest.mark.parametrize(
     "ask",
     [{"params": {"format": "csv"}}, {"headers": {"Accept": "text/csv"}}],
     ids=["format", "accept"],
 )
-def test_measures_as_csv(anonymous: APIClient, measures: list[Measure], ask: dict) -> None:
+def test_measures_as_csv(anonymous: APIClient, acid_and_knives: list[Measure], ask: dict) -> None:
     response = anonymous.get(f"{API}/measures/", ask.get("params"), headers=ask.get("headers"))
     assert response["Content-Disposition"] == 'attachment; filename="measures.csv"'
     rows = table(response)
@@ -84,7 +62,9 @@ def test_measures_as_csv(anonymous: APIClient, measures: list[Measure], ask: dic
     assert rows[1]["verdict"] == ""
 
 
-def test_measures_csv_takes_the_same_filters(anonymous: APIClient, measures: list[Measure]) -> None:
+def test_measures_csv_takes_the_same_filters(
+    anonymous: APIClient, acid_and_knives: list[Measure]
+) -> None:
     def slugs(**params: Any) -> list[str]:
         return [
             row["slug"]
@@ -102,7 +82,7 @@ def test_measures_csv_takes_the_same_filters(anonymous: APIClient, measures: lis
 
 
 def test_measures_csv_as_of_gives_the_historical_status(
-    anonymous: APIClient, measures: list[Measure]
+    anonymous: APIClient, acid_and_knives: list[Measure]
 ) -> None:
     rows = table(anonymous.get(f"{API}/measures/", {"format": "csv", "as_of": "2018-05-01"}))
     assert (rows[0]["stage"], rows[0]["stage_since"]) == ("announced", "2018-04-09")
@@ -129,8 +109,10 @@ def test_an_empty_export_keeps_its_header(anonymous: APIClient, db: None) -> Non
         assert column in header(response), url
 
 
-def test_other_lists_as_csv_with_filters(anonymous: APIClient, measures: list[Measure]) -> None:
-    strategy = measures[0].strategy
+def test_other_lists_as_csv_with_filters(
+    anonymous: APIClient, acid_and_knives: list[Measure]
+) -> None:
+    strategy = acid_and_knives[0].strategy
     FundingLineFactory.create(strategy=strategy, amount=Decimal("40000000"), phase="announced")
     FundingLineFactory.create(strategy=strategy, amount=Decimal("3600000.5"), phase="spent")
     SourceFactory.create(kind="news", title="ITV report")
@@ -149,7 +131,7 @@ def test_other_lists_as_csv_with_filters(anonymous: APIClient, measures: list[Me
     assert [row["slug"] for row in organisations] == ["home-office"]
 
 
-def test_events_as_csv(anonymous: APIClient, measures: list[Measure]) -> None:
+def test_events_as_csv(anonymous: APIClient, acid_and_knives: list[Measure]) -> None:
     rows = table(anonymous.get(f"{API}/measures/acid/events/", {"format": "csv"}))
     assert [(row["value"], row["effective_on"]) for row in rows] == [
         ("legislating", "2018-06-20"),
@@ -164,7 +146,7 @@ def test_events_as_csv(anonymous: APIClient, measures: list[Measure]) -> None:
     assert [row["value"] for row in rows] == ["announced"]
 
 
-def test_csv_errors_are_problem_json(anonymous: APIClient, measures: list[Measure]) -> None:
+def test_csv_errors_are_problem_json(anonymous: APIClient, acid_and_knives: list[Measure]) -> None:
     assert_validation_problem(
         anonymous.get(f"{API}/measures/", {"format": "csv", "stage": "nope"}), parameter="stage"
     )

@@ -27,7 +27,6 @@ from measures.representation import (
     instance_row,
     row_columns,
 )
-from tests.factories import MeasureFactory, OrganisationFactory, StrategyFactory
 from tests.support import Record
 
 pytestmark = pytest.mark.django_db
@@ -41,26 +40,14 @@ SUMMER = datetime.datetime(2019, 7, 1, 12, 0, 0, 123456, tzinfo=datetime.UTC)
 
 
 @pytest.fixture
-def measures(record: Record) -> list[Measure]:
-    home_office = OrganisationFactory.create(slug="home-office", name="Home Office")
-    strategy = StrategyFactory.create(slug="svs", title="Serious Violence Strategy")
-    acid = MeasureFactory.create(
-        slug="acid",
-        strategy=strategy,
-        title="Acid offence",
-        lead_organisation=home_office,
-        target_on=datetime.date(2019, 12, 31),
-        legal_vehicle="Offensive Weapons Bill",
-    )
-    knives = MeasureFactory.create(
-        slug="knives", strategy=strategy, lead_organisation=None, summary=""
-    )
-    record(acid, "announced", datetime.date(2018, 4, 9))
-    record(acid, "legislating", datetime.date(2018, 6, 20))
+def measures(acid_and_knives: list[Measure], record: Record) -> list[Measure]:
+    """The two measures, with a verdict too, and instants in both of the JSON's forms."""
+    acid, knives = acid_and_knives
     record(acid, "kept", datetime.date(2019, 5, 16), axis="verdict")
-    record(knives, "announced", datetime.date(2018, 4, 9))
-    Measure.objects.filter(slug="acid").update(created_at=WINTER, updated_at=SUMMER)
-    Measure.objects.filter(slug="knives").update(created_at=SUMMER, updated_at=WINTER)
+    Measure.objects.filter(slug="acid").update(
+        legal_vehicle="Offensive Weapons Bill", created_at=WINTER, updated_at=SUMMER
+    )
+    Measure.objects.filter(slug="knives").update(summary="", created_at=SUMMER, updated_at=WINTER)
     return [acid, knives]
 
 
