@@ -6,7 +6,7 @@
 - ``conditional``: ``ETag``, ``If-None-Match`` and ``If-Match``;
 - ``pagination`` and ``filters``: keyset pages and strict filters;
 - ``parsers``, ``fields`` and ``csv_export``: what is read and written;
-- ``schema``: the OpenAPI generation;
+- ``schema`` and ``docs``: the OpenAPI generation, and the pages that show it;
 - ``idempotency``: safe retries of POST with ``Idempotency-Key``, and its record
   (``models``);
 - ``permissions``: public reads, permission-checked writes.
