@@ -301,3 +301,20 @@ def test_a_csrf_failure_is_a_problem_outside_the_admin(rf: RequestFactory) -> No
     admin = csrf_failure(rf.post("/admin/login/"), reason="CSRF cookie not set.")
     assert admin.status_code == 403
     assert admin["Content-Type"].startswith("text/html")
+
+
+# Lengths are the lengths sent --------------------------------------------------------------
+
+
+@pytest.mark.parametrize("padding", [" ", "\x1e", "\u3000"])
+def test_text_longer_than_the_document_allows_is_refused_before_trimming(
+    editor: APIClient, db: None, padding: str
+) -> None:
+    """``maxLength`` counts what is sent; white space around the text is trimmed only after
+    the length is checked (DRF trims first, and took 201 characters where 200 are allowed)."""
+    body = {"slug": "x", "name": padding + "x" * 200, "kind": "other"}
+    assert_validation_problem(editor.post(f"{API}/organisations/", body), pointer="#/name")
+    body["name"] = padding + "x" * 199
+    response = editor.post(f"{API}/organisations/", body)
+    assert response.status_code == 201, response.json()
+    assert response.json()["name"] == "x" * 199
