@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import datetime
+import json
 from typing import Any
 from urllib import parse
 
@@ -96,9 +97,10 @@ def representation(row: dict[str, Any], measures_url: str) -> dict[str, Any]:
 
 
 def cursor_link(base_url: str, *, position: str, reverse: bool) -> str:
-    """A link with the cursor DRF's CursorPagination would write (offset 0)."""
-    tokens = {"r": "1", "p": position} if reverse else {"p": position}
-    encoded = base64.b64encode(parse.urlencode(tokens).encode("ascii")).decode("ascii")
+    """A link with the cursor the product writes: URL-safe base64, unpadded, of the JSON
+    ``[reverse, [slug]]``."""
+    text = json.dumps([reverse, [position]], ensure_ascii=False, separators=(",", ":"))
+    encoded = base64.urlsafe_b64encode(text.encode()).decode("ascii").rstrip("=")
     scheme, netloc, path, query, fragment = parse.urlsplit(base_url)
     params = parse.parse_qs(query, keep_blank_values=True)
     params["cursor"] = [encoded]
@@ -110,8 +112,9 @@ def cursor_position(request: HttpRequest) -> str | None:
     encoded = request.GET.get("cursor")
     if not encoded:
         return None
-    tokens = parse.parse_qs(base64.b64decode(encoded.encode("ascii")).decode("ascii"))
-    return tokens.get("p", [None])[0]
+    raw = base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4))
+    _, (slug,) = json.loads(raw)
+    return str(slug)
 
 
 def measure_list(request: HttpRequest) -> JsonResponse:

@@ -22,7 +22,6 @@
 from __future__ import annotations
 
 import argparse
-import base64
 import contextlib
 import datetime
 import http.client
@@ -422,7 +421,10 @@ def plain(paths: list[str]) -> list[Request]:
 
 
 def encode_cursor(position: str) -> str:
-    return base64.b64encode(urlencode({"p": position}).encode("ascii")).decode("ascii")
+    """The cursor the API writes for the page after the measure ``position`` (by slug)."""
+    from config.api.pagination import KeysetCursor, encode_position
+
+    return encode_position(KeysetCursor((position,), reverse=False))
 
 
 def endpoints(product_port: int) -> list[Endpoint]:
