@@ -86,12 +86,33 @@ ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", re.ASCII)
 LARGEST_ID = 2**63 - 1
 
 
-class StrictPrimaryKeyRelatedField(serializers.PrimaryKeyRelatedField[Any]):
+class NoEmptyRelationMixin:
+    """An empty string does not name a related object. DRF reads ``""`` as null for a
+    relation, where the document says a relation is a slug (or an id) or ``null``."""
+
+    default_error_messages: ClassVar[dict[str, StrOrPromise]] = {
+        "empty": "Name the object, or give null for none."
+    }
+
+    def run_validation(self, data: Any = serializers.empty) -> Any:
+        if data == "":
+            self.fail("empty")  # type: ignore[attr-defined]
+        return super().run_validation(data)  # type: ignore[misc]
+
+
+class StrictSlugRelatedField(NoEmptyRelationMixin, serializers.SlugRelatedField[Any]):
+    pass
+
+
+class StrictPrimaryKeyRelatedField(NoEmptyRelationMixin, serializers.PrimaryKeyRelatedField[Any]):
     """A stored object named by its id: a JSON whole number from 1 to 2^63 - 1, and nothing
     else. DRF's own field reads ``52.5`` as 52 and ``"52"`` as 52, and fails inside the
     query on ``1e400``. (``52.0`` is 52: JSON, like JSON Schema, knows one kind of number.)"""
 
-    default_error_messages = {"not_an_id": "Give the id as a whole number from 1, e.g. 12."}
+    default_error_messages = {
+        **NoEmptyRelationMixin.default_error_messages,
+        "not_an_id": "Give the id as a whole number from 1, e.g. 12.",
+    }
 
     def to_internal_value(self, data: Any) -> Any:
         if type(data) is float and data.is_integer():
@@ -142,10 +163,10 @@ class MoneyField(serializers.DecimalField):
 
 def slug_reference(
     queryset: models.QuerySet[Any], help_text: str, *, optional: bool = False
-) -> serializers.SlugRelatedField[Any]:
+) -> StrictSlugRelatedField:
     """A related object named by its slug, as every write of the API names one;
     ``optional``: it may be null or left out."""
-    return serializers.SlugRelatedField(
+    return StrictSlugRelatedField(
         slug_field="slug",
         queryset=queryset,
         help_text=help_text,

@@ -318,3 +318,13 @@ def test_text_longer_than_the_document_allows_is_refused_before_trimming(
     response = editor.post(f"{API}/organisations/", body)
     assert response.status_code == 201, response.json()
     assert response.json()["name"] == "x" * 199
+
+
+@pytest.mark.parametrize("field", ["recipient", "funder", "measure", "parent"])
+def test_an_empty_string_names_no_related_object(
+    editor: APIClient, objects: dict[str, Any], field: str
+) -> None:
+    """DRF reads ``""`` as null for a relation; the document says a slug, an id or null."""
+    line = f"{API}/funding-lines/{objects['envelope'].pk}/"
+    assert_validation_problem(editor.patch(line, {field: ""}), pointer=f"#/{field}")
+    assert editor.patch(line, {field: None}).status_code == 200
