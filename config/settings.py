@@ -97,6 +97,7 @@ INSTALLED_APPS = [
     "axes",
     "config.api",
     "strategy",
+    "legislation",
     "measures",
 ]
 
@@ -378,6 +379,10 @@ SPECTACULAR_SETTINGS = {
         "SourceKindEnum": "strategy.choices.SourceKind",
         "StatusValueEnum": "measures.serializers.STATUS_VALUES",
         "ChangeKindEnum": ["measure", "status_event", "funding_line"],
+        "DatePrecisionEnum": "legislation.choices.DatePrecision",
+        "ExtentEnum": "legislation.choices.Extent",
+        "HouseEnum": "legislation.choices.House",
+        "BillStageKindEnum": "legislation.choices.BillStageKind",
     },
     "ENUM_ADD_EXPLICIT_BLANK_NULL_CHOICE": False,
     "SWAGGER_UI_DIST": "SIDECAR",

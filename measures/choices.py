@@ -118,6 +118,8 @@ class Confidence(models.TextChoices):
     AMBER = "amber", "Amber"
     AMBER_RED = "amber_red", "Amber/red"
     RED = "red", "Red"
+    NOT_YET_RATED = "not_yet_rated", "Not yet rated"
+    UNRATABLE = "unratable", "Unratable"
 
 
 class Axis(models.TextChoices):

@@ -5,6 +5,7 @@ own meaning and example."""
 from __future__ import annotations
 
 import datetime
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import pghistory
@@ -20,6 +21,8 @@ from django.db.models import Case, Exists, F, OuterRef, Q, Subquery, Value, When
 from django.db.models.functions import Now
 from django.utils import timezone
 
+from legislation.choices import DatePrecision, date_label, extent_label, is_last_day_of
+from legislation.models import Provision, extent_field, extent_is_valid
 from measures.choices import (
     AXIS_VALUES,
     FINISHED_STAGES,
@@ -102,9 +105,63 @@ class StatusEventQuerySet(models.QuerySet["StatusEvent"]):
         corrected = StatusEvent.objects.filter(supersedes=OuterRef("pk"), recorded_at__lte=instant)
         return self.filter(recorded_at__lte=instant).exclude(Exists(corrected))
 
+    def in_effect(
+        self, on: datetime.date, *, extent: str | None = None, area: str | None = None
+    ) -> StatusEventQuerySet:
+        """The events in effect on ``on`` (taken effect, not yet ended) in a place.
+
+        The place is where an event applies (docs/record.md, “Where and when”): with no
+        ``extent`` and no ``area``, anywhere (a pilot or a Scottish commencement counts);
+        with ``extent`` (a nation), the events not limited to other nations and not limited
+        to an area; with ``area``, the events of that area and those not limited to an area
+        (with ``extent`` too, in that nation)."""
+        events = self.filter(effective_on__lte=on).filter(
+            Q(ends_on__isnull=True) | Q(ends_on__gte=on)
+        )
+        if extent is not None:
+            events = events.filter(Q(extent=[]) | Q(extent__contains=[extent]))
+        if area is not None:
+            events = events.filter(Q(area="") | Q(area__iexact=area))
+        elif extent is not None:
+            events = events.filter(area="")
+        return events
+
     def in_effect_order(self) -> StatusEventQuerySet:
         """Latest in valid time first; on the same day, the one recorded last wins."""
         return self.order_by("-effective_on", "-recorded_at", "-id")
+
+
+@dataclass(frozen=True)
+class Place:
+    """Where a status is asked about: a nation, an area, both or neither (anywhere)."""
+
+    extent: str | None = None
+    area: str | None = None
+
+
+ANYWHERE = Place()
+
+
+def status_subqueries(
+    on: datetime.date,
+    *,
+    known_at: datetime.datetime | None = None,
+    place: Place = ANYWHERE,
+) -> dict[str, Subquery]:
+    """Per axis, the SQL of a measure's value on ``on`` in ``place`` as known at
+    ``known_at``, and of the day its stage took effect: one correlated subquery each."""
+
+    def latest(axis: str) -> StatusEventQuerySet:
+        return (
+            StatusEvent.objects.filter(measure=OuterRef("pk"), axis=axis)
+            .in_effect(on, extent=place.extent, area=place.area)
+            .known_at(known_at)
+            .in_effect_order()
+        )
+
+    subqueries = {axis.value: Subquery(latest(axis).values("value")[:1]) for axis in Axis}
+    subqueries["stage_since"] = Subquery(latest(Axis.STAGE).values("effective_on")[:1])
+    return subqueries
 
 
 class MeasureQuerySet(models.QuerySet["Measure"]):
@@ -117,33 +174,34 @@ class MeasureQuerySet(models.QuerySet["Measure"]):
         *,
         as_of: datetime.date | None = None,
         known_at: datetime.datetime | None = None,
+        place: Place = ANYWHERE,
         label: str = "then",
     ) -> MeasureQuerySet:
         """Annotate ``stage_then``, ``verdict_then``, ``confidence_then`` and
         ``stage_since_then`` (``then`` being ``label``): each axis's value on ``as_of``
-        (default: today) as the database knew it at ``known_at`` (default: now).
+        (default: today) in ``place`` (default: anywhere) as the database knew it at
+        ``known_at`` (default: now).
 
         One correlated subquery per axis, so the whole answer is one SQL query."""
         on = as_of or timezone.localdate()
-        annotations = {}
-        for axis in Axis:
-            events = (
-                StatusEvent.objects.filter(
-                    measure=OuterRef("pk"), axis=axis.value, effective_on__lte=on
-                )
-                .known_at(known_at)
-                .in_effect_order()
-            )
-            annotations[f"{axis.value}_{label}"] = Subquery(events.values("value")[:1])
-        annotations[f"stage_since_{label}"] = Subquery(
-            StatusEvent.objects.filter(
-                measure=OuterRef("pk"), axis=Axis.STAGE, effective_on__lte=on
-            )
-            .known_at(known_at)
-            .in_effect_order()
-            .values("effective_on")[:1]
+        subqueries = status_subqueries(on, known_at=known_at, place=place)
+        return self.annotate(**{f"{name}_{label}": sql for name, sql in subqueries.items()})
+
+    def with_current_status(self, label: str = "then") -> MeasureQuerySet:
+        """Annotate the status today, anywhere, as ``with_history`` does, from the cached
+        columns while they hold: a measure whose cache expired (a future-dated event took
+        effect, or a pilot ended, on or before today: ``status_valid_until``) gets the
+        history's answer instead, so the status is right on the day without any write.
+        PostgreSQL runs a subquery of a CASE only for the rows that reach it."""
+        today = timezone.localdate()
+        expired = Q(status_valid_until__lte=today)
+        subqueries = status_subqueries(today)
+        return self.annotate(
+            **{
+                f"{name}_{label}": Case(When(expired, then=sql), default=F(name))
+                for name, sql in subqueries.items()
+            }
         )
-        return self.annotate(**annotations)
 
     def with_overdue(
         self, on: datetime.date | None = None, stage_field: str = "stage"
@@ -264,6 +322,24 @@ class Measure(models.Model):
         editable=False,
         help_text="Current delivery-confidence rating, derived from the event history (read-only).",
     )
+    status_valid_until = models.DateField(
+        "cached status valid until",
+        null=True,
+        blank=True,
+        editable=False,
+        help_text=(
+            "The first day on which the cached status no longer holds without a write: the "
+            "next future-dated event, or the day after an event's end (read-only)."
+        ),
+    )
+    provisions = models.ManyToManyField(
+        Provision,
+        through="MeasureProvision",
+        related_name="measures",
+        blank=True,
+        verbose_name="provisions",
+        help_text="The provisions of Acts that carry it.",
+    )
     version = models.PositiveIntegerField(
         "version",
         default=1,
@@ -375,7 +451,35 @@ class StatusEvent(models.Model):
     )
     effective_on = models.DateField(
         "effective on",
-        help_text="When it became true in the world (valid time), e.g. 2022-04-06.",
+        help_text=(
+            "When it became true in the world (valid time), e.g. 2022-04-06; may be in the "
+            "future (a scheduled commencement). Known only to the month or year: the last day "
+            "of it."
+        ),
+    )
+    effective_on_precision = models.CharField(
+        "precision of the date",
+        max_length=8,
+        choices=DatePrecision.choices,
+        default=DatePrecision.DAY,
+        db_default=DatePrecision.DAY,
+        help_text="How much of the date the evidence gives: “day”, “month” or “year”.",
+    )
+    ends_on = models.DateField(
+        "ends on",
+        null=True,
+        blank=True,
+        help_text="The last day it holds, if it is known to end (a pilot), e.g. 2023-03-31.",
+    )
+    extent = extent_field(
+        "The nations it applies to, e.g. [“england”, “wales”]; empty: not limited."
+    )
+    area = models.CharField(
+        "area",
+        max_length=200,
+        blank=True,
+        db_default="",
+        help_text="An area within them it is limited to, e.g. “Metropolitan police district”.",
     )
     recorded_at = models.DateTimeField(
         "recorded at",
@@ -432,6 +536,17 @@ class StatusEvent(models.Model):
                 condition=Q(supersedes__isnull=True) | ~Q(supersedes=F("id")),
                 name="measures_statusevent_not_self_superseding",
             ),
+            models.CheckConstraint(
+                condition=Q(effective_on_precision__in=DatePrecision.values),
+                name="measures_statusevent_precision_valid",
+            ),
+            FieldCheckConstraint(
+                condition=Q(ends_on__isnull=True) | Q(ends_on__gte=F("effective_on")),
+                name="measures_statusevent_period_in_order",
+                field="ends_on",
+                violation_error_message="It cannot end before it takes effect.",
+            ),
+            extent_is_valid("measures_statusevent"),
             # An event is corrected at most once; a wrong correction is itself corrected.
             models.UniqueConstraint(
                 fields=["supersedes"],
@@ -466,6 +581,11 @@ class StatusEvent(models.Model):
 
     def clean(self) -> None:
         errors: dict[str, str] = {}
+        if self.effective_on and not is_last_day_of(self.effective_on, self.effective_on_precision):
+            errors["effective_on"] = (
+                f"A date known to the {self.effective_on_precision} is recorded as the last "
+                f"day of that {self.effective_on_precision}."
+            )
         choices = AXIS_VALUES.get(self.axis)
         if choices is not None and self.value not in choices.values:
             errors["value"] = (
@@ -481,6 +601,17 @@ class StatusEvent(models.Model):
                 errors["supersedes"] = f"A correction of a {corrected.axis} event must be one too."
         if errors:
             raise ValidationError(errors)
+
+    @property
+    def effective_on_label(self) -> str:
+        return date_label(self.effective_on, self.effective_on_precision)
+
+    @property
+    def scope_label(self) -> str:
+        """Where it applies, in words: “England and Wales”, “Metropolitan police district
+        (England)”, “not limited”."""
+        nations = extent_label(self.extent)
+        return f"{self.area} ({nations})" if self.area else nations
 
     @property
     def value_label(self) -> str:
@@ -535,6 +666,45 @@ class EventCitation(models.Model):
 
     def __str__(self) -> str:
         return f"{self.source} ({self.locator or 'quoted'})"
+
+
+@pghistory.track(
+    pghistory.InsertEvent(),
+    pghistory.DeleteEvent(),
+    model_name="MeasureProvisionHistory",
+    obj_field=HISTORY_OBJ_FIELD,
+)
+class MeasureProvision(models.Model):
+    """That a provision of an Act carries a measure (in whole or in part)."""
+
+    measure = models.ForeignKey(
+        Measure,
+        on_delete=models.CASCADE,
+        related_name="provision_links",
+        verbose_name="measure",
+    )
+    provision = models.ForeignKey(
+        Provision,
+        on_delete=models.PROTECT,
+        related_name="measure_links",
+        verbose_name="provision",
+        help_text="A section or schedule that carries the measure.",
+    )
+
+    class Meta:
+        ordering = ["provision_id"]
+        verbose_name = "provision carrying it"
+        verbose_name_plural = "provisions carrying it"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["measure", "provision"],
+                name="measures_measureprovision_once",
+                violation_error_message="That provision is already linked.",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return str(self.provision)
 
 
 class FundingLineQuerySet(models.QuerySet["FundingLine"]):
@@ -643,6 +813,42 @@ class FundingLine(models.Model):
         verbose_name="recipient",
         help_text="Who receives it, e.g. the Metropolitan Police Service.",
     )
+    announced_on = models.DateField(
+        "announced on",
+        null=True,
+        blank=True,
+        help_text=(
+            "When the figure was announced or decided, e.g. 2018-07-30. Known only to the "
+            "month or year: the last day of it."
+        ),
+    )
+    announced_on_precision = models.CharField(
+        "precision of the date",
+        max_length=8,
+        choices=DatePrecision.choices,
+        default=DatePrecision.DAY,
+        db_default=DatePrecision.DAY,
+        help_text="How much of the date the source gives: “day”, “month” or “year”.",
+    )
+    realises = models.ForeignKey(
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="realised_by",
+        verbose_name="realises",
+        help_text=(
+            "An earlier line this one is the same money as, at a later phase or restated "
+            "(the £22 million that doubled the £11 million fund): in a phase, a realised "
+            "line is counted once, as its latest figure."
+        ),
+    )
+    is_ceiling = models.BooleanField(
+        "a maximum",
+        default=False,
+        db_default=False,
+        help_text="The figure is a ceiling (“up to £700,000”), not a sum known to be paid.",
+    )
     novelty = models.CharField(
         "new or re-announced",
         max_length=16,
@@ -713,6 +919,16 @@ class FundingLine(models.Model):
                 field="period_end",
                 violation_error_message="The period cannot end before it starts.",
             ),
+            models.CheckConstraint(
+                condition=Q(announced_on_precision__in=DatePrecision.values),
+                name="measures_fundingline_precision_valid",
+            ),
+            FieldCheckConstraint(
+                condition=Q(realises__isnull=True) | ~Q(realises=F("id")),
+                name="measures_fundingline_not_realising_itself",
+                field="realises",
+                violation_error_message="A funding line cannot realise itself.",
+            ),
             FieldCheckConstraint(
                 condition=Q(parent__isnull=True) | ~Q(parent=F("id")),
                 name="measures_fundingline_not_own_parent",
@@ -744,6 +960,20 @@ class FundingLine(models.Model):
             errors["measure"] = "The measure belongs to another strategy."
         if self.parent and self.strategy_id and self.parent.strategy_id != self.strategy_id:
             errors["parent"] = "The envelope belongs to another strategy."
+        if self.realises and self.strategy_id and self.realises.strategy_id != self.strategy_id:
+            errors["realises"] = "That line belongs to another strategy."
+        elif (
+            self.realises
+            and self.realises.announced_on
+            and self.announced_on
+            and self.realises.announced_on > self.announced_on
+        ):
+            errors["realises"] = "A line can only realise one announced before it."
+        if self.announced_on and not is_last_day_of(self.announced_on, self.announced_on_precision):
+            errors["announced_on"] = (
+                f"A date known to the {self.announced_on_precision} is recorded as the last "
+                f"day of that {self.announced_on_precision}."
+            )
         if self.pk and self.strategy_id:
             stored = (
                 FundingLine.objects.filter(pk=self.pk).values_list("strategy_id", flat=True).first()

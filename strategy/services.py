@@ -31,14 +31,14 @@ def apply_changes[M: models.Model](instance: M, fields: Mapping[str, Any]) -> li
     return changed
 
 
-def _create[M: models.Model](model: type[M], fields: Mapping[str, Any]) -> M:
+def create_checked[M: models.Model](model: type[M], fields: Mapping[str, Any]) -> M:
     instance = model(**fields)
     instance.full_clean()
     instance.save()
     return instance
 
 
-def _update[M: models.Model](instance: M, fields: Mapping[str, Any]) -> M:
+def update_checked[M: models.Model](instance: M, fields: Mapping[str, Any]) -> M:
     """The row as stored, locked, with ``fields`` applied, checked and saved if anything
     changed."""
     model = type(instance)
@@ -51,24 +51,24 @@ def _update[M: models.Model](instance: M, fields: Mapping[str, Any]) -> M:
 
 
 def organisation_create(*, fields: Mapping[str, Any]) -> Organisation:
-    return _create(Organisation, fields)
+    return create_checked(Organisation, fields)
 
 
 def organisation_update(*, organisation: Organisation, fields: Mapping[str, Any]) -> Organisation:
-    return _update(organisation, fields)
+    return update_checked(organisation, fields)
 
 
 def source_create(*, fields: Mapping[str, Any]) -> Source:
-    return _create(Source, fields)
+    return create_checked(Source, fields)
 
 
 def source_update(*, source: Source, fields: Mapping[str, Any]) -> Source:
-    return _update(source, fields)
+    return update_checked(source, fields)
 
 
 def strategy_create(*, fields: Mapping[str, Any]) -> Strategy:
-    return _create(Strategy, fields)
+    return create_checked(Strategy, fields)
 
 
 def strategy_update(*, strategy: Strategy, fields: Mapping[str, Any]) -> Strategy:
-    return _update(strategy, fields)
+    return update_checked(strategy, fields)
