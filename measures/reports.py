@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime
-from decimal import Decimal
 from typing import Any
 
 from django.db.models import (
@@ -11,11 +10,11 @@ from django.db.models import (
     Prefetch,
     Q,
     QuerySet,
-    Sum,
 )
 
+from measures import money
 from measures.choices import Axis, Confidence, FundingPhase, Stage, Verdict
-from measures.models import FundingLine, Measure, StatusEvent
+from measures.models import ANYWHERE, FundingLine, Measure, Place, StatusEvent
 from strategy.models import Strategy
 
 NO_VALUE = "none"
@@ -27,37 +26,54 @@ def _counts(queryset: QuerySet[Measure], field: str, values: list[str]) -> dict[
     return aggregates
 
 
-def _money(lines: QuerySet[FundingLine]) -> list[dict[str, Any]]:
-    rows = (
-        lines.values("currency", "phase")
-        .annotate(total=Sum("amount"), line_count=Count("pk"))
-        .order_by("currency", "phase")
-    )
-    order = {phase: n for n, phase in enumerate(FundingPhase.values)}
-    return sorted(
-        ({**row, "total": row["total"] or Decimal("0.00")} for row in rows),
-        key=lambda row: (row["currency"], order[row["phase"]]),
-    )
+def _money_lines(strategy: Strategy) -> list[money.Line]:
+    return [
+        money.Line(
+            id=row["id"],
+            amount=row["amount"],
+            currency=row["currency"],
+            phase=row["phase"],
+            parent_id=row["parent_id"],
+            realises_id=row["realises_id"],
+            announced_on=row["announced_on"],
+            has_measure=row["measure_id"] is not None,
+            is_ceiling=row["is_ceiling"],
+        )
+        for row in FundingLine.objects.filter(strategy=strategy).values(
+            "id",
+            "amount",
+            "currency",
+            "phase",
+            "parent_id",
+            "realises_id",
+            "announced_on",
+            "measure_id",
+            "is_ceiling",
+        )
+    ]
 
 
-def strategy_summary(strategy: Strategy, *, as_of: datetime.date | None) -> dict[str, Any]:
-    """Counts per stage, verdict and confidence (as of a date if given) and money per phase.
-    Money is totalled per currency and phase, never across phases; a line drawn from an
-    envelope is counted inside the envelope, not again beside it."""
+def strategy_summary(
+    strategy: Strategy, *, as_of: datetime.date | None, place: Place = ANYWHERE
+) -> dict[str, Any]:
+    """Counts per stage, verdict and confidence on ``as_of`` (default today) in ``place``
+    (default anywhere), and the money per currency and phase by the rule of
+    ``measures.money``: each sum counted once, parts never above their whole, and with
+    ``as_of`` only the money announced by then."""
     measures: Any = Measure.objects.filter(strategy=strategy)
-    suffix = ""
-    if as_of is not None:
-        measures = measures.with_history(as_of=as_of)
-        suffix = "_then"
-    measures = measures.with_overdue(as_of, f"stage{suffix}")
+    if as_of is None and place == ANYWHERE:
+        measures = measures.with_current_status()
+    else:
+        measures = measures.with_history(as_of=as_of, place=place)
+    measures = measures.with_overdue(as_of, "stage_then")
     aggregates: dict[str, Any] = {
         "measure_count": Count("pk"),
         "overdue_count": Count("pk", filter=Q(is_overdue=True)),
     }
     groups = {
-        "by_stage": _counts(measures, f"stage{suffix}", Stage.values),
-        "by_verdict": _counts(measures, f"verdict{suffix}", Verdict.values),
-        "by_confidence": _counts(measures, f"confidence{suffix}", Confidence.values),
+        "by_stage": _counts(measures, "stage_then", Stage.values),
+        "by_verdict": _counts(measures, "verdict_then", Verdict.values),
+        "by_confidence": _counts(measures, "confidence_then", Confidence.values),
     }
     for group, counts in groups.items():
         aggregates.update({f"{group}__{name}": count for name, count in counts.items()})
@@ -65,6 +81,8 @@ def strategy_summary(strategy: Strategy, *, as_of: datetime.date | None) -> dict
     result: dict[str, Any] = {
         "strategy": strategy,
         "as_of": as_of,
+        "extent": place.extent,
+        "area": place.area,
         "measure_count": totals["measure_count"],
         "overdue_count": totals["overdue_count"],
     }
@@ -75,18 +93,12 @@ def strategy_summary(strategy: Strategy, *, as_of: datetime.date | None) -> dict
             if key.startswith(f"{group}__")
             for name in [key.split("__", 1)[1]]
         }
-
-    lines = FundingLine.objects.filter(strategy=strategy)
+    lines = _money_lines(strategy)
     result["funding"] = {
-        "by_phase": _money(lines.filter(parent__isnull=True)),
-        "envelope": _money(lines.filter(measure__isnull=True, parent__isnull=True)),
-        "drawn_from_envelope": _money(
-            lines.filter(
-                parent__isnull=False, parent__measure__isnull=True, parent__parent__isnull=True
-            )
-        ),
-        "allocated_to_measures": _money(lines.filter(measure__isnull=False, parent__isnull=True)),
+        group: [vars(row) for row in rows]
+        for group, rows in money.summary_groups(lines, FundingPhase.values, as_of).items()
     }
+    result["funding"]["undated_line_count"] = sum(1 for line in lines if line.announced_on is None)
     return result
 
 

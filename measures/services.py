@@ -11,9 +11,10 @@ from typing import Any
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser, User
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 
+from legislation.choices import DatePrecision, normalised_extent
 from measures.choices import Axis, Stage, stage_move_allowed
 from measures.models import EventCitation, FundingLine, Measure, StatusEvent
 from strategy.models import Source
@@ -46,6 +47,10 @@ FUNDING_LINE_WRITABLE_FIELDS = (
     "period_label",
     "funder",
     "recipient",
+    "announced_on",
+    "announced_on_precision",
+    "realises",
+    "is_ceiling",
     "novelty",
     "source",
     "quote",
@@ -83,14 +88,28 @@ def _stage_label(value: str | None) -> str:
     return "no stage" if value is None else f"“{Stage(value).label}”"
 
 
+def _same_scope_or_unscoped(extent: Sequence[str], area: str) -> Q:
+    return Q(extent=[], area="") | Q(extent=list(extent), area=area)
+
+
 def _check_stage_sequence(
-    measure: Measure, *, new_value: str, effective_on: datetime.date, replaces: int | None
+    measure: Measure,
+    *,
+    new_value: str,
+    effective_on: datetime.date,
+    extent: Sequence[str],
+    area: str,
+    replaces: int | None,
 ) -> None:
     """Refuse the event if the stage history it would produce contains a move that is not
     in ``ALLOWED_STAGE_MOVES``. The whole sequence is checked, because a back-dated event
-    or a correction changes the moves on both sides of it."""
+    or a correction changes the moves on both sides of it. The sequence is that of the
+    event's own scope (the same nations and area) with the events not limited to any: a
+    commencement in Scotland and a later one in England and Wales are each a move from
+    “enacted”."""
     history = list(
         StatusEvent.objects.filter(measure=measure, axis=Axis.STAGE, superseded_by__isnull=True)
+        .filter(_same_scope_or_unscoped(extent, area))
         .exclude(pk__in=[replaces] if replaces else [])
         .order_by("effective_on", "recorded_at", "id")
         .values_list("effective_on", "value")
@@ -118,28 +137,52 @@ def _refuse_unwritable(fields: Mapping[str, Any], writable: Sequence[str]) -> No
         raise ValidationError(dict.fromkeys(unknown, "This field cannot be written here."))
 
 
-def _refresh_cached_status(measure: Measure, axis: str) -> None:
-    """Set the locked ``measure``'s cached value for ``axis`` to what its history says today,
-    and raise its version."""
-    latest = (
-        StatusEvent.objects.filter(
-            measure=measure,
-            axis=axis,
-            superseded_by__isnull=True,
-            effective_on__lte=timezone.localdate(),
+def _refresh_cached_status(measure: Measure) -> None:
+    """Set the locked ``measure``'s cached status to what its history says today,
+    anywhere, with the day until which that holds (the next future-dated event, or the day
+    after an event's end), and raise its version."""
+    today = timezone.localdate()
+    live = StatusEvent.objects.filter(measure=measure, superseded_by__isnull=True)
+    changes: dict[str, Any] = {}
+    for axis in Axis.values:
+        latest = (
+            live.filter(axis=axis)
+            .in_effect(today)
+            .in_effect_order()
+            .values("value", "effective_on")
+            .first()
         )
-        .in_effect_order()
-        .values("value", "effective_on")
-        .first()
-    )
-    value = latest["value"] if latest else None
-    changes: dict[str, Any] = {axis: value}
-    if axis == Axis.STAGE:
-        changes["stage_since"] = latest["effective_on"] if latest else None
+        changes[axis] = latest["value"] if latest else None
+        if axis == Axis.STAGE:
+            changes["stage_since"] = latest["effective_on"] if latest else None
+    upcoming = [
+        *live.filter(effective_on__gt=today).values_list("effective_on", flat=True),
+        *(
+            day + datetime.timedelta(days=1)
+            for day in live.filter(ends_on__gte=today).values_list("ends_on", flat=True)
+            if day is not None
+        ),
+    ]
+    changes["status_valid_until"] = min(upcoming, default=None)
     Measure.objects.filter(pk=measure.pk).update(
         **changes, version=F("version") + 1, updated_at=timezone.now()
     )
     measure.refresh_from_db(fields=[*changes, "version", "updated_at"])
+
+
+def refresh_expired_statuses() -> int:
+    """Rewrite the cached status of every measure whose cache has expired (a future-dated
+    event has taken effect or an event has ended since it was written); return how many.
+    Reads are right without it (``MeasureQuerySet.with_current_status``); this keeps the
+    columns, and the change feed, in step."""
+    expired = Measure.objects.filter(status_valid_until__lte=timezone.localdate())
+    count = 0
+    for pk in expired.values_list("pk", flat=True):
+        with transaction.atomic():
+            locked = Measure.objects.select_for_update(no_key=True).get(pk=pk)
+            _refresh_cached_status(locked)
+        count += 1
+    return count
 
 
 def measure_lock(*, measure: Measure, expected_version: int | None = None) -> Measure:
@@ -157,10 +200,6 @@ def _event_errors(event: StatusEvent, citations: Sequence[EventCitation]) -> dic
     """Everything wrong with ``event`` and its citations, the citations' errors under
     ``citations.<index>.<field>``."""
     errors: dict[str, list[str]] = {}
-    if event.effective_on > timezone.localdate():
-        errors["effective_on"] = [
-            "An event records what has happened: its date cannot be in the future."
-        ]
     if not citations:
         errors["citations"] = ["Cite at least one source."]
     try:
@@ -187,8 +226,14 @@ def status_event_record(
     recorded_by: AbstractBaseUser | AnonymousUser | None = None,
     supersedes: StatusEvent | None = None,
     expected_version: int | None = None,
+    effective_on_precision: str = DatePrecision.DAY,
+    extent: Sequence[str] = (),
+    area: str = "",
+    ends_on: datetime.date | None = None,
 ) -> StatusEvent:
-    """Record that ``measure``'s ``axis`` became ``value`` on ``effective_on``, with evidence.
+    """Record that ``measure``'s ``axis`` became ``value`` on ``effective_on`` (known to
+    ``effective_on_precision``), in ``extent`` and ``area`` if limited, until ``ends_on`` if
+    it ends, with evidence. The date may be in the future: a scheduled commencement.
 
     Locks the measure, checks the event and its citations (the models' rules), checks the
     move against the allowed stage moves, writes the event and its citations and updates
@@ -204,6 +249,10 @@ def status_event_record(
             axis=axis,
             value=value,
             effective_on=effective_on,
+            effective_on_precision=effective_on_precision,
+            extent=normalised_extent(extent),
+            area=area.strip(),
+            ends_on=ends_on,
             rationale=rationale.strip(),
             recorded_by=_user_or_none(recorded_by),
             supersedes=supersedes,
@@ -224,13 +273,15 @@ def status_event_record(
                 locked,
                 new_value=value,
                 effective_on=effective_on,
+                extent=event.extent,
+                area=event.area,
                 replaces=supersedes.pk if supersedes else None,
             )
         event.save()
         for row in rows:
             row.event = event
             row.save()
-        _refresh_cached_status(locked, axis)
+        _refresh_cached_status(locked)
     event.refresh_from_db(fields=["recorded_at"])
     return event
 
@@ -263,14 +314,19 @@ def measure_update(
 FUNDING_TREE_LOCK = 4_242_001
 
 
-def _check_no_parent_cycle(line: FundingLine) -> None:
-    seen = {line.pk} if line.pk else set()
-    parent = line.parent
-    while parent is not None:
-        if parent.pk in seen:
-            raise ValidationError({"parent": "A funding line cannot be drawn from itself."})
-        seen.add(parent.pk)
-        parent = parent.parent
+def _check_no_cycle(line: FundingLine) -> None:
+    """Neither the envelopes a line is drawn from nor the lines it realises lead back to it."""
+    for field, message in (
+        ("parent", "A funding line cannot be drawn from itself."),
+        ("realises", "A funding line cannot realise itself, even through others."),
+    ):
+        seen = {line.pk} if line.pk else set()
+        earlier = getattr(line, field)
+        while earlier is not None:
+            if earlier.pk in seen:
+                raise ValidationError({field: message})
+            seen.add(earlier.pk)
+            earlier = getattr(earlier, field)
 
 
 def funding_line_create(
@@ -279,7 +335,7 @@ def funding_line_create(
     _refuse_unwritable(fields, FUNDING_LINE_WRITABLE_FIELDS)
     line = FundingLine(**fields, recorded_by=_user_or_none(recorded_by))
     line.full_clean()
-    _check_no_parent_cycle(line)
+    _check_no_cycle(line)
     line.save()
     return line
 
@@ -290,14 +346,16 @@ def funding_line_update(*, line: FundingLine, fields: Mapping[str, Any]) -> Fund
     with transaction.atomic():
         locked = FundingLine.objects.select_for_update(no_key=True).get(pk=line.pk)
         if changed := apply_changes(locked, fields):
-            if "parent" in changed:
+            if {"parent", "realises"} & set(changed):
                 # Two lines given each other as envelope at once would each see no cycle;
                 # changes of envelope take turns, each seeing the one before.
                 with connection.cursor() as cursor:
                     cursor.execute("SELECT pg_advisory_xact_lock(%s)", [FUNDING_TREE_LOCK])
                 if locked.parent_id is not None:
                     locked.parent = FundingLine.objects.get(pk=locked.parent_id)
+                if locked.realises_id is not None:
+                    locked.realises = FundingLine.objects.get(pk=locked.realises_id)
             locked.full_clean()
-            _check_no_parent_cycle(locked)
+            _check_no_cycle(locked)
             locked.save()
     return locked
