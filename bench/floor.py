@@ -91,6 +91,7 @@ def representation(row: dict[str, Any], measures_url: str) -> dict[str, Any]:
         "confidence": confidence,
         "version": row["version"],
         "events_url": f"{measures_url}{slug}/events/",
+        "legislation_url": f"{measures_url}{slug}/legislation/",
         "created_at": instant(row["created_at"]),
         "updated_at": instant(row["updated_at"]),
     }
@@ -126,8 +127,11 @@ def measure_list(request: HttpRequest) -> JsonResponse:
         fields = FIELDS + TIME_TRAVEL
         stage_column = "stage_then"
     else:
-        queryset = queryset.with_overdue()
-        stage_column = "stage"
+        # Today's status: the cached columns while they hold (a scheduled event or the end
+        # of a pilot expires them), as the product reads it.
+        queryset = queryset.with_current_status().with_overdue(None, "stage_then")
+        fields = FIELDS + TIME_TRAVEL
+        stage_column = "stage_then"
     if strategy := request.GET.get("strategy"):
         queryset = queryset.filter(strategy__slug=strategy)
     if stages := request.GET.getlist("stage"):
@@ -160,7 +164,13 @@ def measure_list(request: HttpRequest) -> JsonResponse:
 
 
 def measure_detail(request: HttpRequest, slug: str) -> JsonResponse:
-    row = Measure.objects.with_overdue().filter(slug=slug).values(*FIELDS).first()
+    row = (
+        Measure.objects.with_current_status()
+        .with_overdue(None, "stage_then")
+        .filter(slug=slug)
+        .values(*FIELDS, *TIME_TRAVEL)
+        .first()
+    )
     if row is None:
         raise Http404("No such measure.")
     measures_url = request.build_absolute_uri(reverse("measure-list"))

@@ -7,6 +7,7 @@ from rest_framework.routers import DefaultRouter
 from config import health
 from config.api import docs, problems
 from config.api.views import SLUG_LOOKUP
+from legislation.views import BillViewSet, CommencementViewSet, ProvisionViewSet
 from measures.views import (
     ChangeFeedViewSet,
     FundingLineViewSet,
@@ -29,6 +30,9 @@ router.register(
 )
 router.register("funding-lines", FundingLineViewSet, basename="fundingline")
 router.register("changes", ChangeFeedViewSet, basename="change")
+router.register("bills", BillViewSet, basename="bill")
+router.register("provisions", ProvisionViewSet, basename="provision")
+router.register("commencements", CommencementViewSet, basename="commencement")
 
 urlpatterns = [
     path("healthz", health.healthz, name="healthz"),

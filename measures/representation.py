@@ -32,7 +32,7 @@ from rest_framework.reverse import reverse
 
 from config.api.conditional import etag_from_parts, require_current
 from config.api.csv_export import sql_text
-from measures.models import Measure, is_overdue
+from measures.models import ANYWHERE, Measure, Place, is_overdue
 from measures.services import MEASURE_WRITABLE_FIELDS
 from strategy.models import Organisation, Strategy
 from strategy.serializers import OrganisationReferenceSerializer, StrategyReferenceSerializer
@@ -52,6 +52,11 @@ class MeasureSerializer(serializers.ModelSerializer):
     events_url = serializers.HyperlinkedIdentityField(
         view_name="measure-event-list", lookup_field="slug", lookup_url_kwarg="measure_slug"
     )
+    legislation_url = serializers.HyperlinkedIdentityField(
+        view_name="measure-legislation",
+        lookup_field="slug",
+        help_text="The law that carries it: the provisions, their Acts, bills and commencements.",
+    )
 
     # On a time-travel read these come from the history, as ``<name>_then`` annotations
     # (``MeasureQuerySet.with_history``), instead of the cached current status.
@@ -70,6 +75,7 @@ class MeasureSerializer(serializers.ModelSerializer):
             "confidence",
             "version",
             "events_url",
+            "legislation_url",
             "created_at",
             "updated_at",
         ]
@@ -173,6 +179,7 @@ class MeasureRepresentation:
             "confidence": confidence,
             "version": row["version"],
             "events_url": f"{url}events/",
+            "legislation_url": f"{url}legislation/",
             "created_at": self.datetime(row["created_at"]),
             "updated_at": self.datetime(row["updated_at"]),
         }
@@ -244,10 +251,12 @@ def measure_etag(
     measure: Measure | dict[str, Any],
     as_of: datetime.date | None = None,
     known_at: datetime.datetime | None = None,
+    place: Place = ANYWHERE,
 ) -> str:
     """A validator that changes whenever the measure's representation can: its version, the
-    names of what it nests, today's date (for ``is_overdue``), the time-travel parameters
-    and the host in its links. It is known before serializing, so a 304 costs one query.
+    names of what it nests, today's date (for ``is_overdue``, and for the status, which a
+    future-dated event changes on its day), the time-travel parameters, the place asked
+    about and the host in its links. It is known before serializing, so a 304 costs one query.
     ``measure`` is an instance or a row holding ``ETAG_COLUMNS``."""
     if isinstance(measure, Measure):
         lead = measure.lead_organisation
@@ -266,6 +275,8 @@ def measure_etag(
             timezone.localdate().isoformat(),
             as_of.isoformat() if as_of else "",
             known_at.isoformat() if known_at else "",
+            place.extent or "",
+            (place.area or "").casefold(),
             request.get_host(),
         ],
     )

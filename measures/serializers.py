@@ -17,6 +17,7 @@ from config.api.fields import (
     TrackerModelSerializer,
     slug_reference,
 )
+from legislation.choices import DatePrecision, Extent
 from measures.choices import (
     AXIS_VALUES,
     Axis,
@@ -122,6 +123,10 @@ class StatusEventSerializer(serializers.ModelSerializer):
             "axis",
             "value",
             "effective_on",
+            "effective_on_precision",
+            "extent",
+            "area",
+            "ends_on",
             "recorded_at",
             "recorded_by",
             "rationale",
@@ -142,10 +147,14 @@ class StatusEventWriteSerializer(serializers.Serializer):
     """A status event to record, with its evidence.
 
     Rules across fields and stored events, refused with 400: `value` is one of the axis's
-    values; a stage move is one the lifecycle allows, before and after the event's date;
-    `effective_on` is not in the future; a correction (`supersedes`) names an event of the
-    same measure and axis that has not been corrected yet; each citation gives `quote` or
-    `locator`."""
+    values; a stage move is one the lifecycle allows, before and after the event's date, in
+    the event's scope (its `extent` and `area`, with the events limited to neither); a date
+    known only to the month or year is the last day of it; `ends_on` is not before
+    `effective_on`; a correction (`supersedes`) names an event of the same measure and axis
+    that has not been corrected yet; each citation gives `quote` or `locator`.
+
+    `effective_on` may be in the future (a commencement known in advance): the measure's
+    status changes on that day without another write."""
 
     axis = serializers.ChoiceField(choices=Axis.choices, help_text="Which axis changed.")
     value = serializers.ChoiceField(
@@ -160,7 +169,36 @@ class StatusEventWriteSerializer(serializers.Serializer):
             + "."
         ),
     )
-    effective_on = StrictDateField(help_text="When it became true in the world, e.g. 2022-04-06.")
+    effective_on = StrictDateField(
+        help_text=(
+            "When it became (or becomes) true in the world, e.g. 2022-04-06. Known only to the "
+            "month or year: the last day of it, e.g. 2019-05-31."
+        )
+    )
+    effective_on_precision = serializers.ChoiceField(
+        choices=DatePrecision.choices,
+        default=DatePrecision.DAY,
+        help_text="How much of the date the evidence gives.",
+    )
+    extent = serializers.ListField(
+        child=serializers.ChoiceField(choices=Extent.choices),
+        default=list,
+        max_length=len(Extent.values),
+        help_text="The nations it applies to, e.g. [“england”, “wales”]; empty: not limited.",
+    )
+    area = StrictCharField(
+        required=False,
+        allow_blank=True,
+        default="",
+        max_length=200,
+        help_text="An area within them it is limited to, e.g. “Metropolitan police district”.",
+    )
+    ends_on = StrictDateField(
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="The last day it holds, if it ends (a pilot), e.g. 2023-03-31.",
+    )
     rationale = StrictCharField(max_length=10_000, help_text="Why the value changed.")
     supersedes = StrictPrimaryKeyRelatedField(
         queryset=StatusEvent.objects.all(),
@@ -177,8 +215,10 @@ class FundingLineSerializer(TrackerModelSerializer):
 
     Rules across fields, refused with 400: the period cannot end before it starts; the
     measure and the envelope (`parent`) belong to the line's strategy; a line is not drawn
-    from itself, directly or through other lines; `quote` or `locator` is given; a line
-    that others are drawn from stays in its strategy."""
+    from itself, directly or through other lines, nor realises itself; a realised line
+    (`realises`) is of the same strategy and not announced after this one; a date known only
+    to the month or year is the last day of it; `quote` or `locator` is given; a line that
+    others are drawn from stays in its strategy."""
 
     url = ResourceLinkField(view_name="fundingline-detail")
     strategy = slug_reference(Strategy.objects.all(), "Slug of the strategy.")
@@ -197,6 +237,15 @@ class FundingLineSerializer(TrackerModelSerializer):
         max_digits=15,
         decimal_places=2,
         help_text="In the currency's major unit, as a decimal string, e.g. “40000000.00”.",
+    )
+    realises = StrictPrimaryKeyRelatedField(
+        queryset=FundingLine.objects.all(),
+        required=False,
+        allow_null=True,
+        help_text=(
+            "Id of an earlier line this one is the same money as, at a later phase or "
+            "restated; in a phase, a realised line is counted once, as its latest figure."
+        ),
     )
 
     class Meta:
@@ -230,20 +279,31 @@ class MoneyTotalSerializer(serializers.Serializer):
         max_digits=18, decimal_places=2, help_text="e.g. “40000000.00”."
     )
     line_count = serializers.IntegerField(help_text="How many funding lines make up the total.")
+    ceiling_total = serializers.DecimalField(
+        max_digits=18,
+        decimal_places=2,
+        help_text="How much of the total is ceilings (“up to”) rather than sums known to be paid.",
+    )
 
 
 class FundingSummarySerializer(serializers.Serializer):
-    by_phase = MoneyTotalSerializer(
-        many=True, help_text="All money, counted once: lines drawn from an envelope are inside it."
-    )
+    """Money per currency and phase, by one rule (docs/record.md, “How money is counted”):
+    each sum is counted once; a line drawn from an envelope of the same phase is inside it
+    and the envelope counts as at least its parts; a line realised by a later line of the
+    same phase is replaced by it; with `as_of`, only lines announced by then count. Each
+    group after `by_phase` is a part of it, never more, in the same currency and phase."""
+
+    by_phase = MoneyTotalSerializer(many=True, help_text="All money, each sum counted once.")
     envelope = MoneyTotalSerializer(
-        many=True, help_text="Strategy-wide money not attached to a measure."
+        many=True,
+        help_text="The strategy-wide envelopes (no measure, drawn from nothing), with what is drawn from them in the same phase.",
     )
     drawn_from_envelope = MoneyTotalSerializer(
-        many=True, help_text="Money drawn from the strategy-wide envelope for particular purposes."
+        many=True, help_text="Money drawn from a strategy-wide envelope for particular purposes."
     )
-    allocated_to_measures = MoneyTotalSerializer(
-        many=True, help_text="Money attached to measures that is not drawn from an envelope."
+    allocated_to_measures = MoneyTotalSerializer(many=True, help_text="Money attached to measures.")
+    undated_line_count = serializers.IntegerField(
+        help_text="Lines with no announcement date: counted today, in no `as_of` answer."
     )
 
 
@@ -251,6 +311,14 @@ class StrategySummarySerializer(serializers.Serializer):
     strategy = StrategyReferenceSerializer()
     as_of = serializers.DateField(
         allow_null=True, help_text="The date the counts are for; null for today."
+    )
+    extent = serializers.ChoiceField(
+        choices=Extent.choices,
+        allow_null=True,
+        help_text="The nation the counts are for; null: anywhere.",
+    )
+    area = serializers.CharField(
+        allow_null=True, help_text="The area the counts are for; null: anywhere."
     )
     measure_count = serializers.IntegerField()
     overdue_count = serializers.IntegerField()

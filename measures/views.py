@@ -30,9 +30,12 @@ from config.api.views import (
     is_csv_request,
     service_errors,
 )
+from legislation.choices import Extent
+from legislation.queries import legislation_chain
+from legislation.serializers import MeasureLegislationSerializer
 from measures import feed, reports
 from measures.filters import FundingLineFilterSet, MeasureFilterSet, StatusEventFilterSet
-from measures.models import FundingLine, Measure, StatusEvent
+from measures.models import ANYWHERE, FundingLine, Measure, Place, StatusEvent
 from measures.representation import (
     ETAG_COLUMNS,
     MeasureRepresentation,
@@ -76,6 +79,44 @@ KNOWN_AT = OpenApiParameter(
         "corrections, e.g. 2024-01-01T00:00:00Z."
     ),
 )
+EXTENT = OpenApiParameter(
+    "extent",
+    OpenApiTypes.STR,
+    enum=Extent.values,
+    description=(
+        "Answer for this nation: the events not limited to other nations or to an area "
+        "within it, e.g. `extent=scotland&as_of=2021-02-01` asks whether it was in force "
+        "in Scotland then. Without it (and without `area`), anywhere."
+    ),
+)
+AREA = OpenApiParameter(
+    "area",
+    {"type": "string", "minLength": 1, "maxLength": 200},
+    description=(
+        "Answer for this area (a pilot's), as recorded, in any case: its events and those "
+        "not limited to an area, e.g. “Metropolitan police district”."
+    ),
+)
+PLACE_PARAMETERS = frozenset({"extent", "area"})
+
+
+def query_place(request: Request) -> Place:
+    """The place the client asks about (``extent``, ``area``), or anywhere; an unknown
+    nation or an empty or overlong value is refused."""
+    extent = request.query_params.get("extent")
+    area = request.query_params.get("area")
+    errors: dict[str, list[str]] = {}
+    if extent is not None and extent not in Extent.values:
+        errors["extent"] = [f"Use one of {', '.join(Extent.values)}."]
+    if area is not None and not 0 < len(area) <= 200:
+        errors["area"] = [
+            "Name an area of 1 to 200 characters, e.g. “Metropolitan police district”."
+        ]
+    if errors:
+        raise QueryParameterError(errors)
+    return Place(extent=extent, area=area.strip() if area is not None else None)
+
+
 IF_MATCH = OpenApiParameter(
     "If-Match",
     str,
@@ -92,8 +133,8 @@ class MeasurePagination(TrackerCursorPagination):
 
 
 @extend_schema_view(
-    list=extend_schema(parameters=[AS_OF, KNOWN_AT]),
-    retrieve=extend_schema(parameters=[AS_OF, KNOWN_AT]),
+    list=extend_schema(parameters=[AS_OF, KNOWN_AT, EXTENT, AREA]),
+    retrieve=extend_schema(parameters=[AS_OF, KNOWN_AT, EXTENT, AREA]),
     create=extend_schema(request=MeasureWriteSerializer, responses={201: MeasureSerializer}),
     update=extend_schema(
         request=MeasureWriteSerializer, responses=MeasureSerializer, parameters=[IF_MATCH]
@@ -114,7 +155,7 @@ class MeasureViewSet(TrackerViewSet):
     lookup_value_regex = SLUG_LOOKUP
     ordering = ("slug",)
     ordering_fields = ("slug", "title", "updated_at", "created_at")
-    extra_query_parameters = frozenset({"as_of", "known_at"})
+    extra_query_parameters = frozenset({"as_of", "known_at", *PLACE_PARAMETERS})
     csv_filename = "measures.csv"
 
     def get_serializer_class(self) -> type[serializers.BaseSerializer]:
@@ -122,19 +163,26 @@ class MeasureViewSet(TrackerViewSet):
             return MeasureWriteSerializer
         return MeasureSerializer
 
-    def time_travel(self) -> tuple[datetime.date | None, datetime.datetime | None]:
+    def time_travel(self) -> tuple[datetime.date | None, datetime.datetime | None, Place]:
         if self.request.method not in ("GET", "HEAD"):
-            return None, None
-        return query_date(self.request, "as_of"), query_instant(self.request, "known_at")
+            return None, None, ANYWHERE
+        return (
+            query_date(self.request, "as_of"),
+            query_instant(self.request, "known_at"),
+            query_place(self.request),
+        )
 
     def get_queryset(self) -> QuerySet[Measure]:
+        # The status read is always the ``*_then`` annotations: the history's answer for a
+        # date, instant or place asked for, else today's (the cached columns while they
+        # hold). ``request.time_travel`` tells the filters and the CSV to read them.
         queryset: Any = super().get_queryset()
-        as_of, known_at = self.time_travel()
-        if as_of or known_at:
-            self.request.time_travel = True
-            self.request.as_of = as_of
-            return queryset.with_history(as_of=as_of, known_at=known_at)
-        return queryset
+        as_of, known_at, place = self.time_travel()
+        self.request.time_travel = True
+        self.request.as_of = as_of
+        if as_of or known_at or place != ANYWHERE:
+            return queryset.with_history(as_of=as_of, known_at=known_at, place=place)
+        return queryset.with_current_status()
 
     def list(self, request: Request, *args: Any, **kwargs: Any) -> HttpResponseBase:
         # Rows straight from .values() into JSON: no model instances, no per-field
@@ -143,7 +191,7 @@ class MeasureViewSet(TrackerViewSet):
         queryset = self.filter_queryset(self.get_queryset())
         if is_csv_request(request):
             return self.csv_export(queryset)
-        columns = row_columns(time_travel=getattr(request, "time_travel", False))
+        columns = row_columns(time_travel=True)
         page = self.paginate_queryset(queryset.values(*columns)) or []
         represent = MeasureRepresentation(request, on=getattr(request, "as_of", None))
         return self.get_paginated_response([represent(row) for row in page])
@@ -151,24 +199,40 @@ class MeasureViewSet(TrackerViewSet):
     def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> HttpResponseBase:
         # Like the list, from .values(). A client revalidating with If-None-Match is
         # answered from a three-column read when nothing changed.
-        as_of, known_at = self.time_travel()
+        as_of, known_at, place = self.time_travel()
 
         def current_etag() -> str | None:
             row = etag_row(kwargs["slug"])
-            return None if row is None else measure_etag(request, row, as_of, known_at)
+            return None if row is None else measure_etag(request, row, as_of, known_at, place)
 
         if (not_modified_response := not_modified(request, current_etag)) is not None:
             return not_modified_response
         # A slug names one row: no ORDER BY (first() would sort by Meta.ordering).
         rows = self.get_queryset().filter(slug=kwargs["slug"]).order_by()
-        columns = row_columns(time_travel=getattr(request, "time_travel", False))  # set above
+        columns = row_columns(time_travel=True)
         row = next(iter(rows.values(*columns, *ETAG_COLUMNS[1:])[:1]), None)
         if row is None:
             raise Http404
         return Response(
             MeasureRepresentation(request, on=as_of)(row),
-            headers={"ETag": measure_etag(request, row, as_of, known_at)},
+            headers={"ETag": measure_etag(request, row, as_of, known_at, place)},
         )
+
+    @extend_schema(
+        summary="Read the law that carries a measure",
+        responses=MeasureLegislationSerializer,
+    )
+    @action(detail=True, methods=["get"], url_path="legislation")
+    def legislation(self, request: Request, slug: str) -> Response:
+        """The chain from the measure to the law: the provisions that carry it, each with
+        the instruments that brought it into force (where, from when and until when), and
+        the Acts they are part of, each with the bill it was enacted from and the bill's
+        dated stages in each House."""
+        measure = get_object_or_404(Measure.objects.only("id", "slug", "title"), slug=slug)
+        data = MeasureLegislationSerializer(
+            legislation_chain(measure), context=self.get_serializer_context()
+        ).data
+        return Response(data, headers={"ETag": representation_etag(data)})
 
     def create_instance(self, fields: dict[str, Any]) -> Measure:
         return measure_create(fields=fields)
@@ -260,6 +324,10 @@ class MeasureEventViewSet(TrackerViewSet):
                     axis=data["axis"],
                     value=data["value"],
                     effective_on=data["effective_on"],
+                    effective_on_precision=data["effective_on_precision"],
+                    extent=data["extent"],
+                    area=data["area"],
+                    ends_on=data["ends_on"],
                     rationale=data["rationale"],
                     citations=[CitationInput(**citation) for citation in data["citations"]],
                     supersedes=data.get("supersedes"),
@@ -306,15 +374,21 @@ class StrategyReportViewSet(TrackerGenericViewSet):
     filter_backends: list[Any] = []
 
     @extend_schema(
-        summary="Summarise a strategy", parameters=[AS_OF], responses=StrategySummarySerializer
+        summary="Summarise a strategy",
+        parameters=[AS_OF, EXTENT, AREA],
+        responses=StrategySummarySerializer,
     )
     @action(detail=True, methods=["get"], url_path="summary")
     def summary(self, request: Request, slug: str) -> Response:
-        """Measure counts per stage, verdict and confidence, and money per phase (never
-        summed across phases): the strategy's envelope against what is allocated to its
-        measures."""
+        """Measure counts per stage, verdict and confidence (on a date, in a nation or area
+        if asked), and money per currency and phase (never summed across phases), each sum
+        counted once: the strategy's envelope, what is drawn from it and what is attached
+        to its measures, each a part of the whole. With `as_of`, only money announced by
+        then."""
         strategy = self.get_object()
-        data = reports.strategy_summary(strategy, as_of=query_date(request, "as_of"))
+        data = reports.strategy_summary(
+            strategy, as_of=query_date(request, "as_of"), place=query_place(request)
+        )
         return Response(StrategySummarySerializer(data, context=self.get_serializer_context()).data)
 
     @extend_schema(
@@ -361,7 +435,7 @@ class StrategyReportViewSet(TrackerGenericViewSet):
     def allowed_query_parameters(self) -> set[str]:
         allowed = super().allowed_query_parameters()
         if self.action == "summary":
-            allowed.add("as_of")
+            allowed.update({"as_of", *PLACE_PARAMETERS})
         elif self.action == "diff":
             allowed.update({"from", "to", "changed_only"})
         return allowed
