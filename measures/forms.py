@@ -11,6 +11,7 @@ from django.contrib.admin.widgets import AdminDateWidget, AutocompleteSelect
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
+from legislation.choices import DatePrecision, Extent
 from measures.choices import AXIS_VALUES, Axis
 from measures.models import EventCitation, Measure, StatusEvent
 from measures.services import (
@@ -106,7 +107,37 @@ class RecordEventForm(forms.Form):
     effective_on = forms.DateField(
         label="Effective on",
         widget=AdminDateWidget,
-        help_text="When it became true in the world, e.g. the commencement date.",
+        help_text=(
+            "When it became (or becomes) true in the world, e.g. the commencement date; a "
+            "future date records a scheduled change. Known only to the month or year: its "
+            "last day."
+        ),
+    )
+    effective_on_precision = forms.TypedChoiceField(
+        label="Date known to the",
+        choices=DatePrecision.choices,
+        initial=DatePrecision.DAY,
+        required=False,
+        empty_value=DatePrecision.DAY,
+        help_text="How much of the date the evidence gives.",
+    )
+    extent = forms.TypedMultipleChoiceField(
+        label="Applies in",
+        choices=Extent.choices,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="Tick the nations it is limited to; none ticked: not limited.",
+    )
+    area = forms.CharField(
+        required=False,
+        max_length=200,
+        help_text="Only for a change limited to an area (a pilot), e.g. “Metropolitan police district”.",
+    )
+    ends_on = forms.DateField(
+        label="Ends on",
+        required=False,
+        widget=AdminDateWidget,
+        help_text="Only if it is known to end (a pilot): the last day it holds.",
     )
     rationale = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 3, "cols": 80}),
@@ -153,7 +184,14 @@ class RecordEventForm(forms.Form):
     def fieldsets(self) -> list[tuple[str, list[forms.BoundField]]]:
         """The form's fields in the two groups the page shows."""
         groups = {
-            "What changed": ["change", "effective_on", "rationale", "supersedes"],
+            "What changed": [
+                "change",
+                "effective_on",
+                "effective_on_precision",
+                "rationale",
+                "supersedes",
+            ],
+            "Where and until when": ["extent", "area", "ends_on"],
             "Evidence": [
                 "source",
                 "quote",

@@ -23,6 +23,7 @@ class FundingLineAdmin(ServiceAdminMixin, SpreadsheetAdmin):
         "title",
         "amount_shown",
         "phase",
+        "announced_on",
         "period_label",
         "measure",
         "strategy",
@@ -30,14 +31,36 @@ class FundingLineAdmin(ServiceAdminMixin, SpreadsheetAdmin):
         "funder",
         "recipient",
     ]
-    list_filter = ["phase", "novelty", "strategy", "currency"]
+    list_filter = ["phase", "novelty", "is_ceiling", "strategy", "currency"]
     search_fields = ["title", "notes", "measure__title", "quote"]
-    autocomplete_fields = ["strategy", "measure", "parent", "funder", "recipient", "source"]
+    autocomplete_fields = [
+        "strategy",
+        "measure",
+        "parent",
+        "realises",
+        "funder",
+        "recipient",
+        "source",
+    ]
     ordering = ["strategy__title", "period_start", "title"]
     readonly_fields = ["recorded_by", "created_at", "updated_at"]
     fieldsets = [
-        (None, {"fields": ["strategy", "measure", "parent", "title"]}),
-        ("Money", {"fields": ["amount", "currency", "phase", "novelty"]}),
+        (None, {"fields": ["strategy", "measure", "title"]}),
+        (
+            "Money",
+            {"fields": ["amount", "currency", "is_ceiling", "phase", "novelty"]},
+        ),
+        (
+            "Trail",
+            {
+                "fields": ["announced_on", "announced_on_precision", "parent", "realises"],
+                "description": (
+                    "When the figure was announced or decided; the envelope it is drawn "
+                    "from; the earlier line it is the same money as (at a later phase, or "
+                    "restated), so that the totals count it once."
+                ),
+            },
+        ),
         ("Period", {"fields": ["period_start", "period_end", "period_label"]}),
         ("Who", {"fields": ["funder", "recipient"]}),
         ("Evidence", {"fields": ["source", "quote", "locator", "notes"]}),
@@ -52,7 +75,8 @@ class FundingLineAdmin(ServiceAdminMixin, SpreadsheetAdmin):
 
     @admin.display(description="Amount", ordering="amount")
     def amount_shown(self, line: FundingLine) -> str:
-        return format_money(line.amount, line.currency, exact=True)
+        shown = format_money(line.amount, line.currency, exact=True)
+        return f"up to {shown}" if line.is_ceiling else shown
 
     def create_with(self, request: HttpRequest, fields: Mapping[str, Any]) -> FundingLine:
         return funding_line_create(fields=fields, recorded_by=request.user)

@@ -16,12 +16,19 @@ from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 from django.utils import timezone
 
+from legislation.queries import legislation_chain
+from legislation.services import measure_set_provisions
 from measures.charts import format_money, stage_timeline_svg
-from measures.choices import Axis, FundingPhase
+from measures.choices import Axis, Confidence, FundingPhase, Stage, Verdict
 from measures.forms import MeasureAdminForm, RecordEventForm
-from measures.models import FundingLine, Measure, StatusEvent
+from measures.models import FundingLine, Measure, MeasureProvision, StatusEvent
 from measures.resources import MeasureResource
-from measures.services import measure_create, measure_update, status_event_record
+from measures.services import (
+    measure_create,
+    measure_update,
+    refresh_expired_statuses,
+    status_event_record,
+)
 from strategy.admin import ServiceAdminMixin, SpreadsheetAdmin
 
 PHASES_SHOWN = [FundingPhase.ANNOUNCED, FundingPhase.ALLOCATED, FundingPhase.SPENT]
@@ -42,6 +49,26 @@ class OverdueFilter(admin.SimpleListFilter):
         return queryset
 
 
+def money_trail(measure: Measure) -> list[FundingLine]:
+    """The measure's funding lines in the order the money moved, each with the envelope it
+    is drawn from and the lines it realises or is realised by."""
+    return list(
+        FundingLine.objects.filter(measure=measure)
+        .select_related("parent", "realises", "source")
+        .prefetch_related("realised_by")
+        .order_by("announced_on", "id")
+    )
+
+
+class MeasureProvisionInline(admin.TabularInline):
+    model = MeasureProvision
+    fields = ("provision",)
+    autocomplete_fields = ["provision"]
+    extra = 0
+    verbose_name = "provision carrying it"
+    verbose_name_plural = "Law: the provisions carrying it"
+
+
 def event_timeline(measure: Measure) -> list[StatusEvent]:
     return list(StatusEvent.objects.for_api().filter(measure=measure).in_effect_order())
 
@@ -54,9 +81,9 @@ class MeasureAdmin(ServiceAdminMixin, SpreadsheetAdmin):
     list_display = [
         "title",
         "strategy",
-        "stage",
-        "verdict",
-        "confidence",
+        "stage_now",
+        "verdict_now",
+        "confidence_now",
         "lead_organisation",
         "money_per_phase",
         "target_on",
@@ -104,6 +131,19 @@ class MeasureAdmin(ServiceAdminMixin, SpreadsheetAdmin):
         ),
     ]
     prepopulated_fields = {"slug": ("title",)}
+    inlines = [MeasureProvisionInline]
+
+    def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
+        # The links are set through the service, as a whole: the ones kept and added.
+        if formset.model is not MeasureProvision:
+            super().save_formset(request, form, formset, change)
+            return
+        wanted = [
+            inline.cleaned_data["provision"]
+            for inline in formset.forms
+            if inline.cleaned_data.get("provision") and not formset._should_delete_form(inline)
+        ]
+        measure_set_provisions(form.instance, wanted)
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Measure]:
         queryset: Any = super().get_queryset(request).for_api()
@@ -120,7 +160,25 @@ class MeasureAdmin(ServiceAdminMixin, SpreadsheetAdmin):
             totals[f"money_{phase}"] = Subquery(
                 lines, output_field=DecimalField(max_digits=18, decimal_places=2)
             )
-        return queryset.with_overdue().annotate(**totals)
+        return queryset.with_current_status().with_overdue(None, "stage_then").annotate(**totals)
+
+    def changelist_view(self, request: HttpRequest, extra_context: Any = None) -> HttpResponse:
+        # The list filters on the cached status: bring any expired cache up to date first
+        # (usually nothing to do; see ``refresh_expired_statuses``).
+        refresh_expired_statuses()
+        return super().changelist_view(request, extra_context)
+
+    @admin.display(description="Stage", ordering="stage_then")
+    def stage_now(self, measure: Any) -> str:
+        return Stage(measure.stage_then).label if measure.stage_then else "-"
+
+    @admin.display(description="Verdict", ordering="verdict_then")
+    def verdict_now(self, measure: Any) -> str:
+        return Verdict(measure.verdict_then).label if measure.verdict_then else "-"
+
+    @admin.display(description="Confidence", ordering="confidence_then")
+    def confidence_now(self, measure: Any) -> str:
+        return Confidence(measure.confidence_then).label if measure.confidence_then else "-"
 
     @admin.display(description="Money", ordering=None)
     def money_per_phase(self, measure: Any) -> str:
@@ -175,6 +233,8 @@ class MeasureAdmin(ServiceAdminMixin, SpreadsheetAdmin):
                 if e.axis == Axis.STAGE and not e.superseded_by.all()
             )
             context.update(
+                legislation=legislation_chain(measure),
+                money_trail=money_trail(measure),
                 timeline=events,
                 timeline_svg=stage_timeline_svg(stage_changes, until=timezone.localdate()),
                 can_record_event=request.user.has_perm("measures.add_statusevent"),
@@ -197,6 +257,10 @@ class MeasureAdmin(ServiceAdminMixin, SpreadsheetAdmin):
                     supersedes=corrected.pk,
                     change=f"{corrected.axis}:{corrected.value}",
                     effective_on=corrected.effective_on,
+                    effective_on_precision=corrected.effective_on_precision,
+                    extent=corrected.extent,
+                    area=corrected.area,
+                    ends_on=corrected.ends_on,
                 )
         form = RecordEventForm(request.POST or None, measure=measure, initial=initial)
         if request.method == "POST" and form.is_valid():
@@ -207,6 +271,10 @@ class MeasureAdmin(ServiceAdminMixin, SpreadsheetAdmin):
                     axis=axis,
                     value=value,
                     effective_on=form.cleaned_data["effective_on"],
+                    effective_on_precision=form.cleaned_data["effective_on_precision"],
+                    extent=form.cleaned_data["extent"],
+                    area=form.cleaned_data["area"],
+                    ends_on=form.cleaned_data["ends_on"],
                     rationale=form.cleaned_data["rationale"],
                     citations=form.citations(),
                     supersedes=form.cleaned_data.get("supersedes"),
@@ -218,7 +286,7 @@ class MeasureAdmin(ServiceAdminMixin, SpreadsheetAdmin):
                 verb = "Correction" if event.supersedes_id else "Event"
                 self.message_user(
                     request,
-                    f"{verb} recorded: {event.get_axis_display()} → {event.value_label} on {event.effective_on:%d %b %Y}.",
+                    f"{verb} recorded: {event.get_axis_display()} → {event.value_label} on {event.effective_on_label}.",
                     messages.SUCCESS,
                 )
                 return HttpResponseRedirect(

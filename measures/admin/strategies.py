@@ -31,7 +31,7 @@ def strategy_summary_section(
                 ("All money (each sum counted once)", funding["by_phase"]),
                 ("Strategy-wide envelope", funding["envelope"]),
                 ("Drawn from the envelope", funding["drawn_from_envelope"]),
-                ("Attached to measures, outside the envelope", funding["allocated_to_measures"]),
+                ("Attached to measures", funding["allocated_to_measures"]),
             ]
         ),
         "measures_url": reverse("admin:measures_measure_changelist")
