@@ -1,11 +1,12 @@
-"""Load the cited seed data in ``seeds/*.yaml``. Loading is idempotent: a second run finds
+"""Load the cited seed data in ``seeds/*.yaml``: organisations, sources, strategies, the
+law's path (bills, Acts, provisions, commencements), measures with their events and the
+provisions carrying them, and funding lines. Loading is idempotent: a second run finds
 every object already as the file describes it and writes nothing. Every write goes through
 the services, like the API's and the admin's: a changed measure gets a new version (and so
 a new ETag), a funding line is checked for a cycle of envelopes."""
 
 from __future__ import annotations
 
-import datetime
 from collections import Counter
 from collections.abc import Callable, Mapping
 from decimal import Decimal
@@ -16,6 +17,14 @@ import yaml
 from django.conf import settings
 from django.db import models, transaction
 
+from legislation.choices import normalised_extent
+from legislation.models import Act, Bill, BillStage, Commencement, Provision
+from legislation.services import (
+    commencement_set_provisions,
+    measure_set_provisions,
+    record_create,
+    record_update,
+)
 from measures.models import FundingLine, Measure, StatusEvent
 from measures.services import (
     CitationInput,
@@ -80,8 +89,63 @@ def _require[M: models.Model](table: dict[str, M], key: str, what: str) -> M:
     return found
 
 
+SECTIONS = (
+    "organisations",
+    "sources",
+    "strategies",
+    "bills",
+    "acts",
+    "provisions",
+    "commencements",
+    "measures",
+    "funding_lines",
+)
+KEYS = {"sources": "key", "funding_lines": "key"}
+
+
+def read_seed_documents(paths: list[Path]) -> dict[str, Any]:
+    """The sections of every file, merged: a key defined in one file may be used in any
+    other. A key or a source's address defined twice is refused."""
+    merged: dict[str, Any] = {section: [] for section in SECTIONS}
+    merged["measure_provisions"] = {}
+    seen: dict[tuple[str, str], Path] = {}
+    for path in paths:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        unknown = set(data) - {*SECTIONS, "measure_provisions"}
+        if unknown:
+            raise SeedError(f"{path.name}: unknown section(s) {', '.join(sorted(unknown))}")
+        for section in SECTIONS:
+            for row in data.get(section) or []:
+                fields = [KEYS.get(section, "slug"), *(["url"] if section == "sources" else [])]
+                for field in fields:
+                    name = (section, f"{field}={row.get(field)}")
+                    if name in seen:
+                        raise SeedError(
+                            f"{path.name}: {section} {field} “{row.get(field)}” is also in "
+                            f"{seen[name].name}"
+                        )
+                    seen[name] = path
+                merged[section].append(row)
+        for measure, provisions in (data.get("measure_provisions") or {}).items():
+            if measure in merged["measure_provisions"]:
+                raise SeedError(f"{path.name}: the provisions of “{measure}” are given twice")
+            merged["measure_provisions"][measure] = provisions
+    return merged
+
+
+def _cited(
+    row: dict[str, Any], sources: dict[str, Source], *, optional: bool = False
+) -> dict[str, Any]:
+    key = row.get("source")
+    source = _ref(sources, key, "source") if optional else _require(sources, key or "", "source")
+    return {"source": source, "quote": row.get("quote", ""), "locator": row.get("locator", "")}
+
+
 def load_seed_file(path: Path) -> Counter[str]:
-    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    return load_seed_data(read_seed_documents([path]))
+
+
+def load_seed_data(data: dict[str, Any]) -> Counter[str]:
     counts: Counter[str] = Counter()
     with transaction.atomic():
         organisations = {
@@ -134,6 +198,7 @@ def load_seed_file(path: Path) -> Counter[str]:
             )
             for row in data.get("strategies", [])
         }
+        provisions = _load_legislation(data, sources, counts)
         measures: dict[str, Measure] = {}
         for row in data.get("measures", []):
             measure = _upsert(
@@ -156,8 +221,12 @@ def load_seed_file(path: Path) -> Counter[str]:
                 update=lambda obj, fields: measure_update(measure=obj, fields=fields),
             )
             measures[row["slug"]] = measure
-            for event in sorted(row.get("events", []), key=lambda e: e["effective_on"]):
-                _load_event(measure, event, sources, counts)
+            _load_events(measure, row.get("events", []), sources, counts)
+        for slug, keys in data.get("measure_provisions", {}).items():
+            measure = _require(measures, slug, "measure")
+            linked = [_require(provisions, key, "provision") for key in keys]
+            if measure_set_provisions(measure, linked):
+                counts["measures linked to provisions"] += 1
         funding: dict[str, FundingLine] = {}
         for row in data.get("funding_lines", []):
             strategy = _require(strategies, row["strategy"], "strategy")
@@ -168,6 +237,10 @@ def load_seed_file(path: Path) -> Counter[str]:
                 "currency": row.get("currency", "GBP"),
                 "period_start": row.get("period_start"),
                 "period_end": row.get("period_end"),
+                "announced_on": row.get("announced_on"),
+                "announced_on_precision": row.get("announced_on_precision", "day"),
+                "realises": _ref(funding, row.get("realises"), "funding line"),
+                "is_ceiling": bool(row.get("is_ceiling", False)),
                 "funder": _ref(organisations, row.get("funder"), "organisation"),
                 "recipient": _ref(organisations, row.get("recipient"), "organisation"),
                 "novelty": row.get("novelty", "unknown"),
@@ -193,39 +266,144 @@ def load_seed_file(path: Path) -> Counter[str]:
     return counts
 
 
-def _load_event(
-    measure: Measure, row: dict[str, Any], sources: dict[str, Source], counts: Counter[str]
-) -> None:
-    effective_on: datetime.date = row["effective_on"]
-    already = StatusEvent.objects.filter(
-        measure=measure,
-        axis=row["axis"],
-        value=row["value"],
-        effective_on=effective_on,
-        superseded_by__isnull=True,
-    ).exists()
-    if already:
-        return
-    status_event_record(
-        measure=measure,
-        axis=row["axis"],
-        value=row["value"],
-        effective_on=effective_on,
-        rationale=row["rationale"],
-        citations=[
-            CitationInput(
-                source=_require(sources, c["source"], "source"),
-                quote=c.get("quote", ""),
-                locator=c.get("locator", ""),
+def _load_legislation(
+    data: dict[str, Any], sources: dict[str, Source], counts: Counter[str]
+) -> dict[str, Provision]:
+    """Bills with their stages, Acts, provisions and commencements; the provisions by
+    slug."""
+
+    def upsert[M: models.Model](
+        model: type[M], lookup: dict[str, Any], values: dict[str, Any]
+    ) -> M:
+        if "extent" in values:
+            values["extent"] = normalised_extent(values["extent"] or [])
+        return _upsert(
+            model,
+            lookup,
+            values,
+            counts,
+            create=lambda fields: record_create(model, fields=fields),
+            update=lambda obj, fields: record_update(obj, fields=fields),
+        )
+
+    bills: dict[str, Bill] = {}
+    for row in data.get("bills", []):
+        bill = bills[row["slug"]] = upsert(
+            Bill,
+            {"slug": row["slug"]},
+            {
+                "title": row["title"],
+                "session": row["session"],
+                "parliament_bill_id": row.get("parliament_bill_id"),
+                "url": row["url"],
+            },
+        )
+        for stage in row.get("stages", []):
+            upsert(
+                BillStage,
+                {"bill": bill, "house": stage["house"], "stage": stage["stage"], "on": stage["on"]},
+                _cited(stage, sources),
             )
-            for c in row["citations"]
-        ],
+    acts: dict[str, Act] = {}
+    for row in data.get("acts", []):
+        acts[row["slug"]] = upsert(
+            Act,
+            {"slug": row["slug"]},
+            {
+                "title": row["title"],
+                "citation": row["citation"],
+                "uri": row["uri"],
+                "url": row.get("url", ""),
+                "bill": _ref(bills, row.get("bill"), "bill"),
+                "royal_assent_on": row.get("royal_assent_on"),
+            },
+        )
+    provisions: dict[str, Provision] = {}
+    for row in data.get("provisions", []):
+        provisions[row["slug"]] = upsert(
+            Provision,
+            {"slug": row["slug"]},
+            {
+                "act": _require(acts, row["act"], "Act"),
+                "reference": row["reference"],
+                "title": row["title"],
+                "uri": row.get("uri", ""),
+                "extent": row.get("extent") or [],
+                "note": row.get("note", ""),
+                **_cited(row, sources, optional=True),
+            },
+        )
+    for row in data.get("commencements", []):
+        commencement = upsert(
+            Commencement,
+            {"slug": row["slug"]},
+            {
+                "act": _require(acts, row["act"], "Act"),
+                "instrument": row["instrument"],
+                "instrument_title": row["instrument_title"],
+                "instrument_uri": row.get("instrument_uri", ""),
+                "made_on": row.get("made_on"),
+                "in_force_on": row["in_force_on"],
+                "ends_on": row.get("ends_on"),
+                "extent": row.get("extent") or [],
+                "area": row.get("area") or "",
+                "note": row.get("note", ""),
+                **_cited(row, sources),
+            },
+        )
+        commenced = [_require(provisions, key, "provision") for key in row.get("provisions", [])]
+        if commencement_set_provisions(commencement, commenced):
+            counts["commencements linked to provisions"] += 1
+    return provisions
+
+
+def _event_fields(row: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "axis": row["axis"],
+        "value": row["value"],
+        "effective_on": row["effective_on"],
+        "extent": normalised_extent(row.get("extent") or []),
+        "area": (row.get("area") or "").strip(),
+    }
+
+
+def _load_events(
+    measure: Measure, rows: list[dict[str, Any]], sources: dict[str, Source], counts: Counter[str]
+) -> None:
+    """Record each event not already recorded: first the events in date order, then the
+    corrections in the file's order (a correction names its event by ``key``; the event it
+    corrects stays in the history, as recorded)."""
+    recorded: dict[str, StatusEvent] = {}
+    originals = sorted(
+        (row for row in rows if not row.get("corrects")), key=lambda row: row["effective_on"]
     )
-    counts["status events recorded"] += 1
+    corrections = [row for row in rows if row.get("corrects")]
+    for row in [*originals, *corrections]:
+        supersedes = None
+        if row.get("corrects"):
+            supersedes = recorded.get(row["corrects"])
+            if supersedes is None:
+                raise SeedError(f"{measure.slug}: no event “{row['corrects']}” to correct")
+        event = StatusEvent.objects.filter(
+            measure=measure, supersedes=supersedes, **_event_fields(row)
+        ).first()
+        if event is None:
+            event = status_event_record(
+                measure=measure,
+                **_event_fields(row),
+                effective_on_precision=row.get("effective_on_precision", "day"),
+                ends_on=row.get("ends_on"),
+                supersedes=supersedes,
+                rationale=row["rationale"],
+                citations=[
+                    CitationInput(**_cited(citation, sources)) for citation in row["citations"]
+                ],
+            )
+            counts["status events recorded"] += 1
+        if row.get("key"):
+            recorded[row["key"]] = event
 
 
 def load_seeds(directory: Path = SEEDS_DIR) -> Counter[str]:
-    counts: Counter[str] = Counter()
-    for path in sorted(directory.glob("*.yaml")):
-        counts.update(load_seed_file(path))
-    return counts
+    """Load every file of ``directory`` as one set of data (see ``read_seed_documents``)."""
+    return load_seed_data(read_seed_documents(sorted(directory.glob("*.yaml"))))

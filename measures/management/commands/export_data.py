@@ -1,18 +1,30 @@
 """``manage.py export_data``: the whole dataset as one JSON document, to back a deployment up
 or move it to another server without database access; ``import_data`` loads it back.
 
-The document (``schema_version`` 1)::
+The document (``schema_version`` 2)::
 
-    {"schema_version": 1, "exported_at": "2026-01-31T12:00:00+00:00",
-     "organisations": [...], "sources": [...], "strategies": [...], "measures": [...],
+    {"schema_version": 2, "exported_at": "2026-01-31T12:00:00+00:00",
+     "organisations": [...], "sources": [...],
+     "bills": [...], "bill_stages": [...], "acts": [...], "provisions": [...],
+     "commencements": [{..., "provisions": [3, 4]}],
+     "strategies": [...], "measures": [...], "measure_provisions": [...],
      "status_events": [{..., "citations": [...]}], "funding_lines": [...]}
 
-Each row has every stored field of its model under the field's name, ``id`` included;
-a reference to another row is that row's id, except who recorded an event or a funding line,
-which is a username. Dates and instants are ISO 8601 (instants in UTC), money a decimal
-string. Not exported: user accounts, tokens and groups (credentials stay with a
-deployment), the audit history tables, and the change feed's transaction ids (a new
-database has new ones; feed clients start again from the beginning).
+The sections are in load order: a row only refers to rows of earlier sections or of its own
+(a correction, a funding line's envelope or the line it realises). Each row has every stored
+field of its model under the field's name, ``id`` included; a reference to another row is
+that row's id, except who recorded an event or a funding line, which is a username. What a
+commencement brings into force travels inside it, as the ids of the provisions under
+``provisions``; an event's citations travel inside it under ``citations``. Dates and
+instants are ISO 8601 (instants in UTC), money a decimal string, an extent a JSON array of
+nations (``[]``: not limited). Not exported: user accounts, tokens and groups (credentials
+stay with a deployment), the audit history tables, and the change feed's transaction ids (a
+new database has new ones; feed clients start again from the beginning).
+
+Version 2 added the law's path (``bills`` to ``commencements``), ``measure_provisions``, a
+measure's ``status_valid_until``, an event's ``effective_on_precision``, ``extent``,
+``area`` and ``ends_on``, and a funding line's ``announced_on``, ``announced_on_precision``,
+``realises`` and ``is_ceiling``. ``import_data`` still reads version 1 (see there).
 """
 
 from __future__ import annotations
@@ -28,23 +40,35 @@ from django.core.management.base import BaseCommand, CommandParser
 from django.db import DEFAULT_DB_ALIAS, connections, models, transaction
 from django.utils import timezone
 
-from measures.models import EventCitation, FundingLine, Measure, StatusEvent
+from legislation.models import Act, Bill, BillStage, Commencement, Provision
+from measures.models import EventCitation, FundingLine, Measure, MeasureProvision, StatusEvent
 from strategy.models import Organisation, Source, Strategy
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 # The sections of the document in load order: a row only refers to rows of earlier
-# sections, or of its own section (a correction, a funding line's envelope).
+# sections, or of its own section (a correction, a funding line's envelope or the line it
+# realises).
 SECTIONS: dict[str, type[models.Model]] = {
     "organisations": Organisation,
     "sources": Source,
+    "bills": Bill,
+    "bill_stages": BillStage,
+    "acts": Act,
+    "provisions": Provision,
+    "commencements": Commencement,
     "strategies": Strategy,
     "measures": Measure,
+    "measure_provisions": MeasureProvision,
     "status_events": StatusEvent,
     "funding_lines": FundingLine,
 }
 # Citations travel inside their event, under this key.
 CITATIONS = "citations"
+# What a commencement brings into force travels inside it, as provision ids, under this key.
+COMMENCED = "provisions"
+# The table linking a commencement to its provisions (Django's, for the ManyToManyField).
+CommencedProvision: type[models.Model] = Commencement.provisions.through
 # Positions in the change feed belong to one database and are re-stamped on import.
 NOT_EXPORTED = frozenset({"change_xid"})
 
@@ -81,6 +105,8 @@ def _value(obj: models.Model, field: models.Field[Any, Any]) -> Any:
         return value.isoformat()
     if isinstance(value, Decimal):
         return str(value)
+    if isinstance(value, list | tuple):
+        return list(value)
     return value
 
 
@@ -96,6 +122,12 @@ def _section(model: type[models.Model]) -> list[dict[str, Any]]:
         )
     elif model is FundingLine:
         queryset = queryset.select_related("recorded_by")
+    commenced: dict[int, list[int]] = {}
+    if model is Commencement:
+        for commencement_id, provision_id in CommencedProvision._default_manager.order_by(
+            "commencement_id", "provision_id"
+        ).values_list("commencement_id", "provision_id"):
+            commenced.setdefault(commencement_id, []).append(provision_id)
     fields = exported_fields(model)
     rows = []
     for obj in queryset:
@@ -103,6 +135,8 @@ def _section(model: type[models.Model]) -> list[dict[str, Any]]:
         if model is StatusEvent:
             citation_fields = exported_fields(EventCitation)
             row[CITATIONS] = [_row(c, citation_fields) for c in obj.citations.all()]  # type: ignore[attr-defined]
+        elif model is Commencement:
+            row[COMMENCED] = commenced.get(obj.pk, [])
         rows.append(row)
     return rows
 
@@ -128,9 +162,10 @@ def export_snapshot() -> dict[str, Any]:
 
 class Command(BaseCommand):
     help = (
-        "Write every organisation, source, strategy, measure, status event (with its "
-        "citations) and funding line as one JSON document, for import_data to load into "
-        "another database."
+        "Write every organisation, source, bill (with its stages), Act, provision, "
+        "commencement, strategy, measure (with the provisions carrying it), status event "
+        "(with its citations) and funding line as one JSON document, for import_data to "
+        "load into another database."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:

@@ -2,10 +2,19 @@
 that holds no tracker data yet, keeping every id, slug, timestamp, correction link and
 funding envelope as it was.
 
-It refuses a database that already has tracker data (organisations, sources, strategies,
-measures, events, citations or funding lines): merging two datasets could silently mix
-ids and histories, and the event history is append-only by design. To restore a backup
-over a deployment, load it into a fresh database (``createdb``, ``migrate``,
+It reads schema version 2, and version 1 (written before the tracker recorded legislation):
+a version-1 document has no ``bills``, ``bill_stages``, ``acts``, ``provisions``,
+``commencements`` or ``measure_provisions`` (they load empty), and its rows lack the fields
+version 2 added, which load as the migration that added them left existing rows: an
+event's date precise to the day, not limited in place or time; a funding line with no
+announcement date, realising no other line, not a ceiling; a measure's cached status
+valid indefinitely (version 1 could hold no future-dated or ending event). Any other
+version is refused.
+
+It refuses a database that already has tracker data (organisations, sources, legislation,
+strategies, measures, events, citations or funding lines): merging two datasets could
+silently mix ids and histories, and the event history is append-only by design. To restore
+a backup over a deployment, load it into a fresh database (``createdb``, ``migrate``,
 ``import_data``) and point the app at it. User accounts may already exist: an event's
 recorder is matched by username, and a recorder with no account here gets an inactive
 account with no password, so the attribution survives; activate it to let them sign in.
@@ -14,10 +23,13 @@ Everything happens in one transaction: on any error nothing is loaded.
 
 Speed: a restore of 100,000 measures writes over a million rows, so each table is loaded
 with one ``COPY``, and row triggers, which would cost more than the rows, are switched off
-inside the transaction. What they would have done is done once per table instead: ``change_xid`` is
-the loading transaction's id, written with the rows, and the audit trail gets one
-``insert`` entry per row, copied from the loaded table in one statement and attributed to
-this import.
+inside the transaction. What they would have done is done once per table instead:
+``change_xid`` is the loading transaction's id, written with the rows, and the audit trail
+gets one ``insert`` entry per row, copied from the loaded table in one statement and
+attributed to this import. Foreign keys stay on: Django's are deferred to the end of the
+load, so rows of a section may come in any order (a funding line before the line it
+realises); the composite ones are checked at once, so a corrected event is loaded before
+its correction and an envelope before the lines drawn from it.
 """
 
 from __future__ import annotations
@@ -35,23 +47,60 @@ import psycopg
 import psycopg.sql
 from django.apps import apps
 from django.contrib.auth import get_user_model
+from django.contrib.postgres.fields import ArrayField
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.core.management.color import no_style
 from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections, models, transaction
 
 from measures.management.commands.export_data import (
     CITATIONS,
+    COMMENCED,
     SCHEMA_VERSION,
     SECTIONS,
+    CommencedProvision,
     exported_fields,
     is_user_reference,
 )
 from measures.models import EventCitation
 
-# Every table the document fills, citations included.
-MODELS: list[type[models.Model]] = [*SECTIONS.values(), EventCitation]
-# Rows of these sections may refer to another row of the same section.
+# Every table the document fills, citations and commenced provisions included.
+MODELS: list[type[models.Model]] = [*SECTIONS.values(), EventCitation, CommencedProvision]
+# Rows of these sections may refer to another row of the same section through a composite
+# foreign key, which PostgreSQL checks at once: the row referred to is loaded first. (A
+# funding line's ``realises`` is a plain, deferred foreign key: any order loads.)
 SELF_REFERENCES = {"status_events": "supersedes", "funding_lines": "parent"}
+# The key under which rows of a section carry rows of another table.
+NESTED = {"status_events": CITATIONS, "commencements": COMMENCED}
+# Counted in the summary under this name (“provisions” is a section).
+COMMENCED_COUNT = "commenced_provisions"
+
+# The document versions this tracker reads.
+READABLE_VERSIONS = (1, SCHEMA_VERSION)
+# What version 1 lacked: sections, which load empty, and fields, which load with these
+# values (those the migration adding them gave the rows of the time).
+ADDED_IN_VERSION_2_SECTIONS = (
+    "bills",
+    "bill_stages",
+    "acts",
+    "provisions",
+    "commencements",
+    "measure_provisions",
+)
+ADDED_IN_VERSION_2_FIELDS: dict[str, dict[str, Any]] = {
+    "measures": {"status_valid_until": None},
+    "status_events": {
+        "effective_on_precision": "day",
+        "extent": [],
+        "area": "",
+        "ends_on": None,
+    },
+    "funding_lines": {
+        "announced_on": None,
+        "announced_on_precision": "day",
+        "realises": None,
+        "is_ceiling": False,
+    },
+}
 
 
 class ImportRefusedError(CommandError):
@@ -61,6 +110,10 @@ class ImportRefusedError(CommandError):
 def _parse(field: models.Field[Any, Any], value: Any, where: str) -> Any:
     if value is None:
         return None
+    if isinstance(field, ArrayField):
+        if not isinstance(value, list):
+            raise ImportRefusedError(f"{where}: {field.name} is not a JSON array.")
+        return [_parse(field.base_field, item, where) for item in value]
     if isinstance(value, dict | list):
         raise ImportRefusedError(f"{where}: {field.name} holds a JSON {type(value).__name__}.")
     try:
@@ -75,13 +128,13 @@ def _parse(field: models.Field[Any, Any], value: Any, where: str) -> Any:
     return value
 
 
-def _check_keys(row: Any, expected: set[str], where: str) -> None:
+def _check_keys(row: Any, expected: set[str], where: str, version: int) -> None:
     if not isinstance(row, dict):
         raise ImportRefusedError(f"{where} is not an object.")
     missing, unknown = expected - row.keys(), row.keys() - expected
     if missing or unknown:
         raise ImportRefusedError(
-            f"{where} does not match schema version {SCHEMA_VERSION}: "
+            f"{where} does not match schema version {version}: "
             f"missing {sorted(missing) or 'nothing'}, unknown {sorted(unknown) or 'nothing'}."
         )
 
@@ -110,11 +163,22 @@ class Loader:
         if not isinstance(document, dict):
             raise ImportRefusedError("The file is not an export_data document.")
         version = document.get("schema_version")
-        if version != SCHEMA_VERSION:
+        if isinstance(version, bool) or version not in READABLE_VERSIONS:
             raise ImportRefusedError(
-                f"The document has schema version {version!r}; this tracker reads version "
-                f"{SCHEMA_VERSION}. Export it again with the same release of the tracker."
+                f"The document has schema version {version!r}; this tracker reads versions "
+                f"{' and '.join(map(str, READABLE_VERSIONS))}. Export it again with the same "
+                "release of the tracker."
             )
+        self.version: int = version
+        self.absent: dict[str, dict[str, Any]] = {}
+        if version == 1:
+            for section in ADDED_IN_VERSION_2_SECTIONS:
+                if section in document:
+                    raise ImportRefusedError(
+                        f"A version-1 document has no “{section}”: is it version 2?"
+                    )
+            document = {**document, **{section: [] for section in ADDED_IN_VERSION_2_SECTIONS}}
+            self.absent = ADDED_IN_VERSION_2_FIELDS
         for section in SECTIONS:
             if not isinstance(document.get(section), list):
                 raise ImportRefusedError(f"The document has no “{section}” list.")
@@ -142,12 +206,15 @@ class Loader:
         row: dict[str, Any],
         where: str,
         expected: set[str],
+        absent: dict[str, Any] | None = None,
     ) -> list[Any]:
-        """The row's values in the order of ``fields``, checked and parsed."""
-        _check_keys(row, expected, where)
+        """The row's values in the order of ``fields``, checked and parsed; a field the
+        document's version lacks (``absent``) takes the value given there."""
+        _check_keys(row, expected, where, self.version)
+        absent = absent or {}
         values: list[Any] = []
         for field in fields:
-            value = row[field.name]
+            value = absent[field.name] if field.name in absent else row[field.name]
             if is_user_reference(field):
                 if value is not None and value not in self.user_ids:
                     raise ImportRefusedError(f"{where}: {field.name} is not a username.")
@@ -156,6 +223,15 @@ class Loader:
                 values.append(_parse(field, value, where))
         return values
 
+    def _commenced(self, row: dict[str, Any], where: str) -> list[list[Any]]:
+        """The (commencement, provision) links of a commencement row."""
+        ids = row[COMMENCED]
+        if not isinstance(ids, list) or not all(
+            isinstance(pk, int) and not isinstance(pk, bool) for pk in ids
+        ):
+            raise ImportRefusedError(f"{where}: {COMMENCED} is not a list of provision ids.")
+        return [[row["id"], pk] for pk in ids]
+
     def load(self, cursor: Any, change_xid: int) -> dict[str, int]:
         """Every section with ``COPY``, the rows as given: ids, timestamps and attribution
         are the exported ones; ``change_xid`` is this transaction's."""
@@ -163,14 +239,17 @@ class Loader:
         citation_fields = exported_fields(EventCitation)
         citation_keys = {field.name for field in citation_fields}
         citation_event = EventCitation._meta.get_field("event").column
+        link_columns = {f.name: str(f.column) for f in CommencedProvision._meta.concrete_fields}
+        commenced_columns = [link_columns["commencement"], link_columns["provision"]]
         for section, model in SECTIONS.items():
             rows = self.document[section]
             if section in SELF_REFERENCES:
                 rows = _parents_first(rows, SELF_REFERENCES[section])
             fields = exported_fields(model)
-            expected = {field.name for field in fields}
-            if section == "status_events":
-                expected.add(CITATIONS)
+            absent = self.absent.get(section, {})
+            expected = {field.name for field in fields} - absent.keys()
+            if section in NESTED:
+                expected.add(NESTED[section])
             columns = [str(field.column) for field in fields]
             stamped = any(field.name == "change_xid" for field in model._meta.concrete_fields)
             if stamped:
@@ -183,25 +262,31 @@ class Loader:
                         if isinstance(row, dict) and isinstance(row.get(field.name), str):
                             self._user_id(row[field.name])
             citations: list[list[Any]] = []
+            commenced: list[list[Any]] = []
             with cursor.copy(copy_statement(model, columns)) as copy:
                 for number, row in enumerate(rows):
                     where = f"{section}[{number}]"
-                    values = self._values(fields, row, where, expected)
+                    values = self._values(fields, row, where, expected, absent)
                     if stamped:
                         values.append(change_xid)
                     copy.write_row(values)
-                    for index, citation in enumerate(row.get(CITATIONS) or ()):
-                        citations.append(
-                            [
-                                *self._values(
-                                    citation_fields,
-                                    citation,
-                                    f"{where}.{CITATIONS}[{index}]",
-                                    citation_keys,
-                                ),
-                                row["id"],
-                            ]
-                        )
+                    if section == "commencements":
+                        commenced.extend(self._commenced(row, where))
+                    elif section == "status_events":
+                        if not isinstance(row[CITATIONS], list):
+                            raise ImportRefusedError(f"{where}: {CITATIONS} is not a list.")
+                        for index, citation in enumerate(row[CITATIONS]):
+                            citations.append(
+                                [
+                                    *self._values(
+                                        citation_fields,
+                                        citation,
+                                        f"{where}.{CITATIONS}[{index}]",
+                                        citation_keys,
+                                    ),
+                                    row["id"],
+                                ]
+                            )
             counts[section] = len(rows)
             if citations:
                 columns = [str(field.column) for field in citation_fields] + [str(citation_event)]
@@ -209,6 +294,11 @@ class Loader:
                     for values in citations:
                         copy.write_row(values)
                 counts[CITATIONS] = len(citations)
+            if commenced:
+                with cursor.copy(copy_statement(CommencedProvision, commenced_columns)) as copy:
+                    for values in commenced:
+                        copy.write_row(values)
+                counts[COMMENCED_COUNT] = len(commenced)
         return counts
 
 
