@@ -73,7 +73,7 @@ class TestMeasureChangelist:
 
         add(3)
         client.get(url)  # warm caches (content types, session)
-        with django_assert_num_queries(10) as few:
+        with django_assert_num_queries(11) as few:
             assert client.get(url).status_code == 200
         add(30)
         with django_assert_num_queries(len(few.captured_queries)):

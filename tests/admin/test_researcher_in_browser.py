@@ -29,7 +29,7 @@ CHROMIUM_FLAGS = [
     "--disable-sync",
     "--no-first-run",
 ]
-MEASURE = "hot-spot-policing-and-data"
+MEASURE = "young-peoples-advocates"
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
@@ -77,13 +77,14 @@ def test_researcher_records_and_corrects_a_stage_change(
 ) -> None:
     measure = Measure.objects.get(slug=MEASURE)
     assert measure.stage == "announced"
+    seeded_events = measure.events.count()
     page = sign_in(browser, live_server.url, "rita")
 
     # Find the measure from the changelist, as a researcher would.
     page.goto("/admin/measures/measure/")
-    page.fill("#searchbar", "hot spot")
+    page.fill("#searchbar", "advocates")
     page.press("#searchbar", "Enter")
-    page.click("text=Hot-spot policing")
+    page.click("text=young people's advocates")
     expect(page.locator("#timeline")).to_contain_text("Announced")
     # The cached stage is shown but cannot be edited.
     assert page.locator("input[name=stage], select[name=stage]").count() == 0
@@ -92,7 +93,7 @@ def test_researcher_records_and_corrects_a_stage_change(
     page.click("a.record-event")
     page.select_option("#id_change", "stage:in_development")
     page.fill("#id_effective_on", "2019-03-01")
-    page.fill("#id_rationale", "Police given new funding for hot-spot patrols.")
+    page.fill("#id_rationale", "Funding for advocates in more areas was being worked out.")
     choose_source(page, "source", "Amber Rudd unveils")
     page.fill("#id_quote", "hot spot policing and a better use of data")
     page.click("input[name=_record]")
@@ -110,7 +111,7 @@ def test_researcher_records_and_corrects_a_stage_change(
         str(StatusEvent.objects.get(measure=measure, value="in_development").pk)
     )
     page.select_option("#id_change", "stage:consultation")
-    page.fill("#id_rationale", "It was a consultation on hot-spot policing, not development.")
+    page.fill("#id_rationale", "It was a consultation on the advocates' funding, not development.")
     choose_source(page, "source", "Amber Rudd unveils")
     page.fill("#id_locator", "paragraph on stop and search")
     page.click("input[name=_record]")
@@ -127,6 +128,21 @@ def test_researcher_records_and_corrects_a_stage_change(
     assert (now["stage"], now["stage_since"]) == ("consultation", "2019-03-01")
     then = httpx.get(api, params={"known_at": before_correction.isoformat()}).json()
     assert then["stage"] == "in_development"
+
+    # A measure carried by law shows the chain, down to a pilot's area; one with money shows
+    # its trail, a restated figure marked as the same money.
+    orders = Measure.objects.get(slug="knife-crime-prevention-orders")
+    page.goto(f"/admin/measures/measure/{orders.pk}/change/")
+    chain = page.locator("#legal-chain")
+    expect(chain).to_contain_text("Offensive Weapons Act 2019")
+    expect(chain).to_contain_text("Royal Assent")
+    expect(chain).to_contain_text("Metropolitan police district only")
+    expect(page.locator("#timeline")).to_contain_text("Metropolitan police district (England)")
+    page.screenshot(path=str(artifacts / "measure-legal-chain.png"), full_page=True)
+    fund = Measure.objects.get(slug="youth-endowment-fund")
+    page.goto(f"/admin/measures/measure/{fund.pk}/change/")
+    expect(page.locator("#money-trail")).to_contain_text("realises")
+    expect(page.locator("#money-trail")).to_contain_text("Committed")
 
     # The strategy page shows its money per phase as a chart.
     page.goto(f"/admin/strategy/strategy/{measure.strategy_id}/change/")
@@ -148,4 +164,4 @@ def test_researcher_records_and_corrects_a_stage_change(
 
     measure.refresh_from_db()
     assert measure.stage == "consultation"
-    assert measure.events.count() == 3  # the seed event, the mistake, the correction
+    assert measure.events.count() == seeded_events + 2  # the mistake, the correction

@@ -72,6 +72,10 @@ def test_timeline_newest_first_with_citations_and_corrections(
         "axis": "stage",
         "value": "legislating",
         "effective_on": "2018-06-20",
+        "effective_on_precision": "day",
+        "extent": [],
+        "area": "",
+        "ends_on": None,
         "recorded_at": rows[0]["recorded_at"],
         "recorded_by": None,
         "rationale": "stage became legislating",
@@ -218,12 +222,59 @@ def test_record_with_a_stale_etag_is_412_and_records_nothing(
     assert measure.stage == "legislating"
 
 
-def test_an_event_cannot_be_dated_in_the_future(
-    recorder: APIClient, measure: Measure, source: Source
+def test_an_event_may_be_scheduled_and_changes_nothing_before_its_day(
+    recorder: APIClient, anonymous: APIClient, measure: Measure, source: Source, record: Record
 ) -> None:
-    tomorrow = (timezone.localdate() + datetime.timedelta(days=1)).isoformat()
-    response = recorder.post(events_url(measure), event_body(source, effective_on=tomorrow))
-    assert_validation_problem(response, pointer="#/effective_on")
+    record(measure, "announced", D1)
+    record(measure, "legislating", D2)
+    record(measure, "enacted", D3)
+    commencement = timezone.localdate() + datetime.timedelta(days=7)
+    body = event_body(source, value="in_force", effective_on=commencement.isoformat())
+    response = recorder.post(events_url(measure), body)
+    assert response.status_code == 201, response.content
+    assert response.json()["effective_on"] == commencement.isoformat()
+    today = anonymous.get(f"{API}/measures/{measure.slug}/").json()
+    assert (today["stage"], today["stage_since"]) == ("enacted", D3.isoformat())
+    then = anonymous.get(
+        f"{API}/measures/{measure.slug}/", {"as_of": commencement.isoformat()}
+    ).json()
+    assert (then["stage"], then["stage_since"]) == ("in_force", commencement.isoformat())
+
+
+def test_a_scoped_event_is_checked_in_its_own_scope(
+    recorder: APIClient, measure: Measure, source: Source, record: Record
+) -> None:
+    record(measure, "enacted", D3)
+    scotland = {"extent": ["scotland"], "effective_on": "2021-01-01"}
+    england_and_wales = {"extent": ["wales", "england"], "effective_on": "2021-07-14"}
+    for scope in (scotland, england_and_wales):
+        response = recorder.post(
+            events_url(measure), {**event_body(source, value="in_force"), **scope}
+        )
+        assert response.status_code == 201, response.content
+    assert response.json()["extent"] == ["england", "wales"]  # in the nations' order
+    again = recorder.post(
+        events_url(measure),
+        {**event_body(source, value="in_force"), **scotland, "effective_on": "2021-02-01"},
+    )
+    problem = assert_validation_problem(again, pointer="#/value")
+    assert "In force" in problem["detail"]
+
+
+@pytest.mark.parametrize(
+    ("fields", "pointer"),
+    [
+        ({"extent": ["atlantis"]}, "#/extent/0"),
+        ({"effective_on_precision": "month", "effective_on": "2019-05-15"}, "#/effective_on"),
+        ({"effective_on": "2021-07-05", "ends_on": "2021-07-04"}, "#/ends_on"),
+        ({"area": "x" * 201}, "#/area"),
+    ],
+)
+def test_bad_scope_or_precision_is_a_400(
+    recorder: APIClient, measure: Measure, source: Source, fields: dict[str, Any], pointer: str
+) -> None:
+    response = recorder.post(events_url(measure), {**event_body(source), **fields})
+    assert_validation_problem(response, pointer=pointer)
     assert not StatusEvent.objects.exists()
 
 

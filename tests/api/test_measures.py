@@ -164,6 +164,7 @@ def test_list_in_slug_order_with_the_current_status(
         "confidence": "amber_green",
         "version": staged.acid.version,
         "events_url": "http://testserver/api/v1/measures/acid/events/",
+        "legislation_url": "http://testserver/api/v1/measures/acid/legislation/",
         "created_at": acid["created_at"],
         "updated_at": acid["updated_at"],
     }

@@ -102,11 +102,15 @@ def test_first_event_may_be_any_stage(measure: Measure, record: Record) -> None:
     assert measure.stage == "in_force"
 
 
-def test_event_dated_in_the_future_is_refused(measure: Measure, record: Record) -> None:
+def test_event_dated_in_the_future_is_recorded_without_changing_today(
+    measure: Measure, record: Record
+) -> None:
+    record(measure, "announced", D1)
     tomorrow = timezone.localdate() + datetime.timedelta(days=1)
-    with pytest.raises(ValidationError) as refusal:
-        record(measure, "announced", tomorrow)
-    assert "effective_on" in refusal.value.message_dict
+    record(measure, "legislating", tomorrow)
+    measure.refresh_from_db()
+    assert (measure.stage, measure.stage_since) == ("announced", D1)
+    assert measure.status_valid_until == tomorrow
 
 
 def test_event_needs_a_citation_with_a_quote_or_locator(measure: Measure) -> None:

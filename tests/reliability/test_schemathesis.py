@@ -127,7 +127,7 @@ def store_fuzzing_data() -> None:
     owner = OrganisationFactory.create(slug="west-midlands-police", kind="police_force")
     strategy = StrategyFactory.create(slug="knife-crime-plan-2019", owner=owner)
     measure = MeasureFactory.create(
-        slug="knife-crime-prevention-orders", strategy=strategy, lead_organisation=owner
+        slug="knife-crime-plan-first-measure", strategy=strategy, lead_organisation=owner
     )
     envelope = FundingLineFactory.create(strategy=strategy, title="Knife crime fund")
     FundingLineFactory.create(strategy=strategy, measure=measure, parent=envelope)
@@ -259,11 +259,13 @@ UNSTATABLE_RULES = re.compile(
             r"belongs to another (strategy|measure)",
             r"quoted passage or a locator|Quote the passage",
             r"cannot move from",
-            r"cannot be in the future",
+            r"is recorded as the last day of that (month|year)",
+            r"cannot end before it takes effect",
             r"Say why the value changed",
             r"is not a (stage|verdict|confidence);",
             r"already been corrected|must be one too",
             r"cannot be drawn from itself|are drawn from this one|funding lines in its strategy",
+            r"can only realise one announced before it|cannot realise itself",
         ]
     )
 )
