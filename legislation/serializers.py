@@ -3,9 +3,6 @@ and the chain that carries one measure. Read-only: researchers edit them in the 
 
 from __future__ import annotations
 
-from typing import Any
-
-from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from config.api.fields import ResourceLinkField
@@ -46,7 +43,9 @@ class BillSerializer(serializers.ModelSerializer):
     url = ResourceLinkField(view_name="bill-detail", lookup_field="slug")
     link = serializers.URLField(source="url", read_only=True, help_text="The bill's page.")
     stages = BillStageSerializer(many=True, read_only=True)
-    act = serializers.SerializerMethodField(help_text="The Act it became; null if none.")
+    act = ActReferenceSerializer(
+        read_only=True, allow_null=True, help_text="The Act it became; null if none."
+    )
 
     class Meta:
         model = Bill
@@ -62,11 +61,6 @@ class BillSerializer(serializers.ModelSerializer):
             "updated_at",
         ]
         read_only_fields = fields
-
-    @extend_schema_field(ActReferenceSerializer(allow_null=True))
-    def get_act(self, bill: Bill) -> dict[str, Any] | None:
-        act = getattr(bill, "act", None)
-        return ActReferenceSerializer(act).data if act is not None else None
 
 
 class MeasureReferenceSerializer(serializers.Serializer):

@@ -234,6 +234,13 @@ class MeasureViewSet(TrackerViewSet):
         ).data
         return Response(data, headers={"ETag": representation_etag(data)})
 
+    def allowed_query_parameters(self) -> set[str]:
+        allowed = super().allowed_query_parameters()
+        if self.action == "legislation":
+            # The law's path has no date or place to answer for: it is the record as it is.
+            allowed -= self.extra_query_parameters
+        return allowed
+
     def create_instance(self, fields: dict[str, Any]) -> Measure:
         return measure_create(fields=fields)
 
