@@ -15,6 +15,7 @@ from rest_framework.test import APIClient
 
 from measures.models import AuditEvent, FundingLine, Measure, StatusEvent
 from measures.seeding import SEEDS_DIR, SeedError, load_seed_file, load_seeds
+from tests.support import database_now
 
 pytestmark = pytest.mark.django_db
 
@@ -135,3 +136,39 @@ def test_a_reference_to_nothing_is_named(tmp_path: Path) -> None:
     bad["measures"][0]["strategy"] = "no-such-strategy"
     with pytest.raises(SeedError, match="unknown strategy “no-such-strategy”"):
         load_seed_file(write(tmp_path, bad))
+
+
+def test_a_correction_in_a_later_seed_supersedes_and_known_at_still_shows_the_old_record(
+    tmp_path: Path,
+) -> None:
+    original = copy.deepcopy(SEED)
+    original["measures"][0]["events"][0]["key"] = "launch-announcement"
+    load_seed_file(write(tmp_path, original))
+    before = database_now()
+    corrected = copy.deepcopy(original)
+    corrected["measures"][0]["events"].append(
+        {
+            "axis": "stage",
+            "value": "announced",
+            "effective_on": datetime.date(2017, 10, 3),
+            "corrects": "launch-announcement",
+            "rationale": "First announced at the party conference.",
+            "citations": [{"source": "launch", "quote": "first announced"}],
+        }
+    )
+    assert load_seed_file(write(tmp_path, corrected)) == {"status events recorded": 1}
+    assert load_seed_file(write(tmp_path, corrected)) == {}
+    old, new = StatusEvent.objects.order_by("id")
+    assert new.supersedes == old
+    client = APIClient()
+    now = client.get("/api/v1/measures/acid/").json()
+    then = client.get("/api/v1/measures/acid/", {"known_at": before.isoformat()}).json()
+    assert (now["stage_since"], then["stage_since"]) == ("2017-10-03", "2018-04-09")
+
+
+def test_a_source_address_given_twice_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "a.yaml").write_text(yaml.safe_dump({"sources": SEED["sources"]}), encoding="utf-8")
+    twin = [{**SEED["sources"][0], "key": "another-key"}]
+    (tmp_path / "b.yaml").write_text(yaml.safe_dump({"sources": twin}), encoding="utf-8")
+    with pytest.raises(SeedError, match=r"also in a\.yaml"):
+        load_seeds(tmp_path)
