@@ -7,7 +7,7 @@ from rest_framework import serializers
 
 from config.api.fields import ResourceLinkField
 from legislation.models import Act, Bill, BillStage, Commencement, Provision
-from measures.serializers import SourceReferenceSerializer
+from strategy.serializers import SourceReferenceSerializer
 
 
 def blankable_uri(help_text: str) -> serializers.URLField:

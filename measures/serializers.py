@@ -30,9 +30,7 @@ from measures.models import EventCitation, FundingLine, Measure, StatusEvent
 from measures.representation import MeasureSerializer
 from measures.services import FUNDING_LINE_WRITABLE_FIELDS, MEASURE_WRITABLE_FIELDS
 from strategy.models import Organisation, Source, Strategy
-from strategy.serializers import (
-    StrategyReferenceSerializer,
-)
+from strategy.serializers import SourceReferenceSerializer, StrategyReferenceSerializer
 
 STATUS_VALUES = sorted({value for choices in AXIS_VALUES.values() for value in choices.values})
 
@@ -56,17 +54,6 @@ class MeasureWriteSerializer(TrackerModelSerializer):
     class Meta:
         model = Measure
         fields = list(MEASURE_WRITABLE_FIELDS)
-
-
-class SourceReferenceSerializer(serializers.ModelSerializer):
-    """A source named inside another resource."""
-
-    link = serializers.URLField(source="url", read_only=True)
-
-    class Meta:
-        model = Source
-        fields = ["id", "title", "publisher", "link"]
-        read_only_fields = fields
 
 
 class EventCitationSerializer(serializers.ModelSerializer):

@@ -33,6 +33,17 @@ class StrategyReferenceSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+class SourceReferenceSerializer(serializers.ModelSerializer):
+    """A source named inside another resource."""
+
+    link = serializers.URLField(source="url", read_only=True)
+
+    class Meta:
+        model = Source
+        fields = ["id", "title", "publisher", "link"]
+        read_only_fields = fields
+
+
 class OrganisationSerializer(TrackerModelSerializer):
     """A department, police force, parliamentary body, company or party that leads, funds or
     receives measures, or publishes a strategy."""
