@@ -358,6 +358,21 @@ SPECTACULAR_SETTINGS = {
             "description": "The evidence cited by every status event and funding line.",
         },
         {
+            "name": "bills",
+            "description": "Bills before Parliament, with their dated stages in each House "
+            "and the Act each became.",
+        },
+        {
+            "name": "provisions",
+            "description": "Sections and schedules of Acts, with their territorial extent "
+            "and the measures they carry.",
+        },
+        {
+            "name": "commencements",
+            "description": "Instruments bringing provisions into force: on a date, in some "
+            "nations, and for a pilot in an area until a date.",
+        },
+        {
             "name": "changes",
             "description": "The change feed: everything recorded after a point, in order, "
             "to keep a copy in sync.",
