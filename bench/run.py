@@ -42,6 +42,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
+from bench.legislation import IN_FORCE_DAYS, NATIONS, linked_measures
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
 MODES: dict[str, dict[str, Any]] = {
@@ -466,6 +468,7 @@ def endpoints(product_port: int) -> list[Endpoint]:
         _, headers, _ = fetch(product_port, f"/api/v1/measures/{slug}/")
         etags.append((slug, headers.get("ETag", "")))
     details = plain([f"/api/v1/measures/{slug}/" for slug in slugs])
+    chains = linked_measures(50)
     return [
         Endpoint("list, first page", plain(["/api/v1/measures/"]), plain(["/floor/measures/"])),
         Endpoint(
@@ -513,6 +516,41 @@ def endpoints(product_port: int) -> list[Endpoint]:
         ),
         Endpoint("change feed, since", plain(["/api/v1/changes/?" + urlencode({"since": since})])),
         Endpoint("change feed, cursor", plain([f"/api/v1/changes/?cursor={feed_cursor}"])),
+        # Where and when: the measures and the summary answered for one nation.
+        Endpoint(
+            f"list, extent=scotland + as_of={AS_OF}",
+            plain(["/api/v1/measures/?" + urlencode({"extent": "scotland", "as_of": AS_OF})]),
+        ),
+        Endpoint(
+            "strategy summary, extent=scotland",
+            plain(
+                [
+                    f"/api/v1/strategies/{slug}/summary/?" + urlencode({"extent": "scotland"})
+                    for slug in strategies
+                ]
+            ),
+        ),
+        # The law's path (bench/legislation.py writes its rows).
+        Endpoint("bills, first page", plain(["/api/v1/bills/"])),
+        Endpoint("provisions, first page", plain(["/api/v1/provisions/"])),
+        Endpoint(
+            "provisions, extent=",
+            plain(["/api/v1/provisions/?" + urlencode({"extent": nation}) for nation in NATIONS]),
+        ),
+        Endpoint("commencements, first page", plain(["/api/v1/commencements/"])),
+        Endpoint(
+            "commencements, in_force_on=",
+            plain(
+                [
+                    "/api/v1/commencements/?" + urlencode({"in_force_on": day})
+                    for day in IN_FORCE_DAYS
+                ]
+            ),
+        ),
+        Endpoint(
+            "measure legislation chain",
+            plain([f"/api/v1/measures/{slug}/legislation/" for slug in chains]),
+        ),
     ]
 
 
@@ -932,8 +970,9 @@ def report(results: dict[str, Any]) -> str:
     header = results["header"]
     lines.append(header)
     lines.append("")
+    width = max([30, *(len(row["endpoint"]) + 1 for row in results["endpoints"])])
     columns = (
-        f"{'endpoint':<30}| {'product req/s':>13} {'p50 ms':>7} {'p99 ms':>7} "
+        f"{'endpoint':<{width}}| {'product req/s':>13} {'p50 ms':>7} {'p99 ms':>7} "
         f"| {'floor req/s':>11} {'p50 ms':>7} {'p99 ms':>7} | {'ratio':>5} "
         f"| {'queries p/f':>11} | {'peak RSS MB p/f':>15}"
     )
@@ -951,7 +990,7 @@ def report(results: dict[str, Any]) -> str:
         queries = f"{row['product_queries']} / {row.get('floor_queries', '-')}"
         rss = f"{product['peak_rss_mb']:.0f} / " + (f"{floor['peak_rss_mb']:.0f}" if floor else "-")
         lines.append(
-            f"{row['endpoint']:<30}| {product['requests_per_second']:>13.1f} "
+            f"{row['endpoint']:<{width}}| {product['requests_per_second']:>13.1f} "
             f"{product['p50_ms']:>7.1f} {product['p99_ms']:>7.1f} | {floor_text} | {ratio} "
             f"| {queries:>11} | {rss:>15}"
         )
@@ -1084,6 +1123,13 @@ def main(argv: list[str] | None = None) -> int:
         django.setup()
         from django.db import connection
 
+        from bench import legislation
+
+        law, written = legislation.ensure(args.seed)
+        if written:
+            say(f"wrote the law's path: {law.summary()}")
+            results["legislation_generation"] = law.summary()
+        results["legislation"] = law.summary()
         with connection.cursor() as cursor:
             cursor.execute(
                 "SELECT (SELECT count(*) FROM measures_measure), "
@@ -1092,7 +1138,7 @@ def main(argv: list[str] | None = None) -> int:
             n_measures, n_events = cursor.fetchone()
         results["header"] = (
             f"Policy Measure Tracker benchmark ({args.mode}): {n_measures:,} measures, "
-            f"{n_events:,} status events; gunicorn sync workers: {args.workers} per server; "
+            f"{n_events:,} status events; {law.summary()}; gunicorn sync workers: {args.workers} per server; "
             f"load: {args.concurrency} connections from another process, {args.rounds} rounds x "
             f"{args.seconds:g} s per target, product and floor alternating; "
             f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} at start; "
