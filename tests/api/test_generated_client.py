@@ -2,7 +2,8 @@
 
 This module generates a Python client from ``openapi.yaml`` with openapi-python-client (once
 per module, offline) and drives a live server with it over real HTTP: list, filter, time
-travel and an authenticated write. The assertions are on the client's typed models (its
+travel, the law's path (bills, provisions, commencements, a measure's chain), answers for a
+nation or an area, the money trail and an authenticated write. The assertions are on the client's typed models (its
 enums, dates and instants), so a schema that promises one shape while the server sends
 another fails here, the way it would fail for a user of the generated library.
 
@@ -31,7 +32,8 @@ from django.contrib.auth.models import Permission
 from pytest_django.live_server_helper import LiveServer
 from rest_framework.authtoken.models import Token
 
-from measures.models import Measure
+from measures.models import FundingLine, Measure
+from measures.seeding import load_seeds
 from measures.services import CitationInput, status_event_record
 from strategy.models import Source, Strategy
 from tests.factories import MeasureFactory, SourceFactory, StrategyFactory, UserFactory
@@ -172,6 +174,16 @@ def seeded(transactional_db: None) -> Seeded:
             citations=citations,
         )
     return Seeded(strategy=strategy, source=source, acid=acid, knives=knives)
+
+
+@pytest.fixture
+def the_record(transactional_db: None) -> None:
+    """The seed files (``seeds/*.yaml``): the strategy's measures, the Offensive Weapons Bill
+    and Act, its provisions and commencements, and the money with its trail."""
+    load_seeds()
+
+
+PILOT_AREA = "Metropolitan police district"
 
 
 def test_generator_prints_no_warnings(generated: Generated) -> None:
@@ -336,6 +348,285 @@ def test_record_a_status_event_with_a_token_and_read_it_back(
     assert measure.stage is models.StageEnum.IN_FORCE
     assert measure.stage_since == datetime.date(2022, 4, 6)
     assert measure.version == read.parsed.version + 1
+
+
+def test_record_a_scoped_event_with_its_precision_and_read_it_back(
+    generated: Generated, base_url: str, seeded: Seeded
+) -> None:
+    """An event limited to a nation and an area, for a period, with a date known to the
+    month: the client sends the enums and dates and reads them back typed, and the measure
+    answers for that area, and not for another nation."""
+    models = generated.models
+    user = UserFactory.create(username="researcher-recording-a-pilot")
+    user.user_permissions.add(
+        Permission.objects.get_by_natural_key("add_statusevent", "measures", "statusevent")
+    )
+    authed = generated.authenticated_client(base_url, Token.objects.create(user=user).key)
+    public = generated.client(base_url)
+    slug = seeded.acid.slug
+    body = models.StatusEventRequest(
+        axis=models.AxisEnum.STAGE,
+        value=models.StatusValueEnum.IN_FORCE,
+        effective_on=datetime.date(2021, 7, 31),  # July 2021: the last day of the month
+        effective_on_precision=models.DatePrecisionEnum.MONTH,
+        extent=[models.ExtentEnum.ENGLAND],
+        area=PILOT_AREA,
+        ends_on=datetime.date(2023, 3, 31),
+        rationale="A pilot in London from July 2021 to March 2023.",
+        citations=[models.EventCitationRequest(source=seeded.source.pk, locator="reg. 2(1)")],
+    )
+    created = generated.operation("measures_events_create").sync_detailed(
+        client=authed, measure_slug=slug, body=body
+    )
+
+    assert created.status_code == HTTPStatus.CREATED, created.content
+    event = created.parsed
+    assert isinstance(event, models.StatusEvent)
+    assert event.effective_on == datetime.date(2021, 7, 31)
+    assert event.effective_on_precision is models.DatePrecisionEnum.MONTH
+    assert event.extent == [models.ExtentEnum.ENGLAND]
+    assert all(isinstance(nation, models.ExtentEnum) for nation in event.extent)
+    assert event.area == PILOT_AREA
+    assert event.ends_on == datetime.date(2023, 3, 31)
+
+    again = generated.operation("measures_events_retrieve").sync(
+        client=public, measure_slug=slug, id=event.id
+    )
+    assert again.to_dict() == event.to_dict()
+    assert again.extent == [models.ExtentEnum.ENGLAND]
+    assert again.effective_on_precision is models.DatePrecisionEnum.MONTH
+    assert again.ends_on == datetime.date(2023, 3, 31)
+    # The events recorded before carry the defaults: day precision, not limited, no end.
+    [first] = [
+        e
+        for e in generated.operation("measures_events_list")
+        .sync(client=public, measure_slug=slug)
+        .results
+        if e.effective_on == datetime.date(2018, 4, 9) and e.axis is models.AxisEnum.STAGE
+    ]
+    assert first.effective_on_precision is models.DatePrecisionEnum.DAY
+    assert first.extent == []
+    assert first.area == ""
+    assert first.ends_on is None
+
+    # The measure answers for the pilot's area, during the pilot, and not for Scotland.
+    measures_list = generated.operation("measures_list")
+    during = datetime.date(2022, 1, 1)
+    in_london = measures_list.sync(
+        client=public, strategy=seeded.strategy.slug, area=PILOT_AREA, as_of=during
+    )
+    assert {m.slug: m.stage for m in in_london.results}[slug] is models.StageEnum.IN_FORCE
+    in_scotland = measures_list.sync(
+        client=public,
+        strategy=seeded.strategy.slug,
+        extent=models.ExtentEnum.SCOTLAND,
+        as_of=during,
+    )
+    assert {m.slug: m.stage for m in in_scotland.results}[slug] is models.StageEnum.ENACTED
+
+
+def test_read_the_law_s_path_as_typed_models(
+    generated: Generated, base_url: str, the_record: None
+) -> None:
+    """Bills, provisions and commencements of the seeded Offensive Weapons Act: lists,
+    filters and details."""
+    models = generated.models
+    client = generated.client(base_url)
+
+    bills = generated.operation("bills_list").sync(client=client)
+    assert isinstance(bills, models.PaginatedBillList)
+    [bill] = bills.results
+    assert isinstance(bill, models.Bill)
+    assert bill.slug == "offensive-weapons-bill-2017-19"
+    assert bill.session == "2017-19"
+    assert isinstance(bill.act, models.ActReference)
+    assert bill.act.slug == "offensive-weapons-act-2019"
+    assert bill.act.citation == "2019 c. 17"
+    assert bill.act.royal_assent_on == datetime.date(2019, 5, 16)
+    assert bill.url == f"{base_url}/api/v1/bills/{bill.slug}/"
+    first, *_, assent = bill.stages
+    assert isinstance(first, models.BillStage)
+    assert (first.house, first.stage, first.on) == (
+        models.HouseEnum.COMMONS,
+        models.BillStageKindEnum.FIRST_READING,
+        datetime.date(2018, 6, 20),
+    )
+    assert (assent.house, assent.stage, assent.on) == (
+        models.HouseEnum.PARLIAMENT,
+        models.BillStageKindEnum.ROYAL_ASSENT,
+        datetime.date(2019, 5, 16),
+    )
+    assert len(bill.stages) == 13
+    detail = generated.operation("bills_retrieve").sync(client=client, slug=bill.slug)
+    assert isinstance(detail, models.Bill)
+    assert detail.to_dict() == bill.to_dict()
+    assert generated.operation("bills_list").sync(client=client, enacted=False).results == []
+
+    provisions_list = generated.operation("provisions_list")
+    everywhere = provisions_list.sync(client=client, page_size=100)
+    assert len(everywhere.results) == 15
+    in_scotland = provisions_list.sync(client=client, extent=models.ExtentEnum.SCOTLAND)
+    assert [p.slug for p in in_scotland.results] == ["owa-2019-s-44", "owa-2019-s-66"]
+    for provision in in_scotland.results:
+        assert isinstance(provision, models.Provision)
+        assert provision.extent == [
+            models.ExtentEnum.ENGLAND,
+            models.ExtentEnum.WALES,
+            models.ExtentEnum.SCOTLAND,
+            models.ExtentEnum.NORTHERN_IRELAND,
+        ]
+    part_2 = generated.operation("provisions_retrieve").sync(client=client, slug="owa-2019-part-2")
+    assert isinstance(part_2, models.Provision)
+    assert part_2.reference == "Part 2 (ss. 14-33)"
+    assert part_2.title == "Knife crime prevention orders"
+    assert part_2.extent == [models.ExtentEnum.ENGLAND, models.ExtentEnum.WALES]
+    assert part_2.act.slug == "offensive-weapons-act-2019"
+    assert [m.slug for m in part_2.measures] == ["knife-crime-prevention-orders"]
+
+    commencements_list = generated.operation("commencements_list")
+    in_force_then = commencements_list.sync(client=client, in_force_on=datetime.date(2022, 1, 1))
+    assert isinstance(in_force_then, models.PaginatedCommencementList)
+    assert [c.slug for c in in_force_then.results] == [
+        "ssi-2020-410-s-46-15",
+        "si-2021-762-kcpo-pilot",
+        "owa-2019-part-4-e-w-2021-07-14",
+    ]
+    # The pilot ended on 31 March 2023; SI 2022/418 had begun by then.
+    later = commencements_list.sync(client=client, in_force_on=datetime.date(2023, 6, 1))
+    assert "si-2021-762-kcpo-pilot" not in [c.slug for c in later.results]
+    assert {"si-2022-418-reg-2-a", "si-2022-418-reg-2-b"} <= {c.slug for c in later.results}
+    pilot = generated.operation("commencements_retrieve").sync(
+        client=client, slug="si-2021-762-kcpo-pilot"
+    )
+    assert isinstance(pilot, models.Commencement)
+    assert pilot.instrument == "SI 2021/762"
+    assert pilot.area == PILOT_AREA
+    assert pilot.extent == [models.ExtentEnum.ENGLAND]
+    assert pilot.made_on == datetime.date(2021, 6, 25)
+    assert pilot.in_force_on == datetime.date(2021, 7, 5)
+    assert pilot.ends_on == datetime.date(2023, 3, 31)
+    assert [p.slug for p in pilot.provisions] == ["owa-2019-part-2"]
+    assert isinstance(pilot.source, models.SourceReference)
+    assert pilot.to_dict() == {c.slug: c for c in in_force_then.results}[pilot.slug].to_dict()
+
+
+def test_read_a_measure_s_legislation_chain(
+    generated: Generated, base_url: str, the_record: None
+) -> None:
+    models = generated.models
+    client = generated.client(base_url)
+    slug = "knife-crime-prevention-orders"
+
+    measure = generated.operation("measures_retrieve").sync(client=client, slug=slug)
+    assert measure.legislation_url == f"{base_url}/api/v1/measures/{slug}/legislation/"
+    chain = generated.operation("measures_legislation_retrieve").sync(client=client, slug=slug)
+
+    assert isinstance(chain, models.MeasureLegislation)
+    assert chain.measure.slug == slug
+    [provision] = chain.provisions
+    assert isinstance(provision, models.ChainProvision)
+    assert provision.slug == "owa-2019-part-2"
+    assert provision.extent == [models.ExtentEnum.ENGLAND, models.ExtentEnum.WALES]
+    [pilot] = provision.commencements
+    assert isinstance(pilot, models.ChainCommencement)
+    assert pilot.slug == "si-2021-762-kcpo-pilot"
+    assert pilot.area == "Metropolitan police district"
+    assert (pilot.in_force_on, pilot.ends_on) == (
+        datetime.date(2021, 7, 5),
+        datetime.date(2023, 3, 31),
+    )
+    [act] = chain.acts
+    assert isinstance(act, models.ChainAct)
+    assert act.slug == "offensive-weapons-act-2019"
+    assert act.royal_assent_on == datetime.date(2019, 5, 16)
+    assert isinstance(act.bill, models.Bill)
+    assert act.bill.slug == "offensive-weapons-bill-2017-19"
+    assert act.bill.stages[-1].stage is models.BillStageKindEnum.ROYAL_ASSENT
+
+    # A measure no provision carries has an empty chain.
+    unlegislated = generated.operation("measures_legislation_retrieve").sync(
+        client=client, slug="county-lines-and-drugs-market"
+    )
+    assert (unlegislated.acts, unlegislated.provisions) == ([], [])
+
+
+def test_list_measures_for_a_nation_on_a_date(
+    generated: Generated, base_url: str, the_record: None
+) -> None:
+    """SI 2022/418 brought the sale of corrosives to under-18s into force in Scotland as well
+    as England and Wales, but the offence of carrying them in England and Wales only."""
+    models = generated.models
+    measures_list = generated.operation("measures_list")
+    client = generated.client(base_url)
+    day = datetime.date(2022, 5, 1)
+
+    scotland = measures_list.sync(
+        client=client, extent=models.ExtentEnum.SCOTLAND, as_of=day, page_size=100
+    )
+    wales = measures_list.sync(
+        client=client, extent=models.ExtentEnum.WALES, as_of=day, page_size=100
+    )
+
+    assert len(scotland.results) == 23
+    in_scotland = {m.slug: m.stage for m in scotland.results}
+    in_wales = {m.slug: m.stage for m in wales.results}
+    assert in_scotland["corrosive-products-sale-to-under-18s"] is models.StageEnum.IN_FORCE
+    assert in_scotland["corrosive-substance-possession-offence"] is models.StageEnum.ENACTED
+    assert in_wales["corrosive-substance-possession-offence"] is models.StageEnum.IN_FORCE
+    # The knife crime prevention orders were in force only in the London pilot then.
+    pilot = measures_list.sync(client=client, area=PILOT_AREA, as_of=day, page_size=100)
+    kcpo = "knife-crime-prevention-orders"
+    assert {m.slug: m.stage for m in pilot.results}[kcpo] is models.StageEnum.IN_FORCE
+    assert in_wales[kcpo] is not models.StageEnum.IN_FORCE
+    # The summary takes the same scope.
+    summary = generated.operation("strategies_summary_retrieve").sync(
+        client=client,
+        slug="serious-violence-strategy-2018",
+        extent=models.ExtentEnum.SCOTLAND,
+        as_of=day,
+    )
+    assert isinstance(summary, models.StrategySummary)
+    assert summary.extent is models.ExtentEnum.SCOTLAND
+    assert summary.as_of == day
+    assert summary.measure_count == len(in_scotland)
+    in_force = [slug for slug, stage in in_scotland.items() if stage is models.StageEnum.IN_FORCE]
+    assert summary.by_stage.to_dict()["in_force"] == len(in_force)
+
+
+def test_read_the_money_trail(generated: Generated, base_url: str, the_record: None) -> None:
+    """When each figure was announced (and how precisely that is known), which figure an
+    announcement restates or delivers, and which are maxima."""
+    models = generated.models
+    page = generated.operation("funding_lines_list").sync(
+        client=generated.client(base_url),
+        measure="prevention-and-early-intervention",
+        page_size=100,
+    )
+    lines = {line.title: line for line in page.results}
+    announced = lines["Early Intervention Youth Fund (as announced)"]
+    doubled = lines["Early Intervention Youth Fund (doubled)"]
+
+    assert isinstance(doubled, models.FundingLine)
+    assert doubled.announced_on == datetime.date(2018, 7, 30)
+    assert doubled.announced_on_precision is models.DatePrecisionEnum.DAY
+    assert doubled.realises == announced.id
+    assert doubled.is_ceiling is False
+    assert doubled.amount == "22000000.00"
+    assert announced.announced_on == datetime.date(2018, 4, 9)
+    assert announced.realises is None
+    community = lines["Anti-knife crime Community Fund, 2018 to 2019 round (as announced)"]
+    assert community.is_ceiling is True
+    assert FundingLine.objects.get(pk=doubled.realises).title == announced.title
+    # Dates known only to the month or the year are typed too.
+    everything = generated.operation("funding_lines_list").sync(
+        client=generated.client(base_url), page_size=500
+    )
+    precisions = {line.announced_on_precision for line in everything.results}
+    assert precisions == {
+        models.DatePrecisionEnum.DAY,
+        models.DatePrecisionEnum.MONTH,
+        models.DatePrecisionEnum.YEAR,
+    }
 
 
 def test_writing_without_a_token_is_a_typed_problem(
