@@ -61,8 +61,10 @@ class Kind:
     model: type[Model]
 
     def queryset(self) -> QuerySet[Any]:
-        """The rows of this kind with what the feed shows them with."""
-        return self.model._default_manager.for_api()  # type: ignore[attr-defined]
+        """The rows of this kind with what the feed shows them with: a measure with its
+        status today (the cache, or the history where a scheduled event has expired it)."""
+        rows = self.model._default_manager.for_api()  # type: ignore[attr-defined]
+        return rows.with_current_status() if self.model is Measure else rows
 
 
 KINDS = (

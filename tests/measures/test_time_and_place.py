@@ -10,9 +10,11 @@ import datetime
 import pytest
 import time_machine
 from django.utils import timezone
-from rest_framework.test import APIClient
+from rest_framework.test import APIClient, APIRequestFactory
 
+from measures import feed
 from measures.models import Measure
+from measures.representation import MeasureSerializer
 from measures.services import refresh_expired_statuses
 from tests.factories import MeasureFactory, StrategyFactory
 from tests.support import Record
@@ -77,6 +79,15 @@ def test_a_scheduled_commencement_takes_effect_on_its_day_without_a_write(
         assert slugs(client, stage="in_force") == {enacted.slug}
         summary = client.get(f"{API}/strategies/{enacted.strategy.slug}/summary/").json()
         assert summary["by_stage"]["in_force"] == 1
+        # The change feed shows a measure as it stands (its page, read in its own
+        # transaction, is held by tests/api/test_changes.py).
+        (shown,) = feed.KINDS[0].queryset().in_bulk([enacted.pk]).values()
+        assert (
+            MeasureSerializer(shown, context={"request": APIRequestFactory().get("/")}).data[
+                "stage"
+            ]
+            == "in_force"
+        )
         # Nothing was written: the cached columns still say what they said.
         enacted.refresh_from_db()
         assert (enacted.version, (enacted.stage, enacted.stage_since)) == (version, stored)
