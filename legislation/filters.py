@@ -7,7 +7,7 @@ import datetime
 import django_filters
 from django.db.models import Q, QuerySet
 
-from config.api.filters import ISODateFilter, StrictBooleanFilter
+from config.api.filters import ISODateFilter, StrictBooleanFilter, StrictChoiceFilter
 from legislation.choices import Extent
 from legislation.models import Bill, Commencement, Provision
 
@@ -26,10 +26,8 @@ class BillFilterSet(django_filters.FilterSet):
         fields: list[str] = []
 
 
-def _extent_filter(help_text: str) -> django_filters.ChoiceFilter:
-    return django_filters.ChoiceFilter(
-        choices=Extent.choices, method="filter_extent", help_text=help_text
-    )
+def _extent_filter(help_text: str) -> StrictChoiceFilter:
+    return StrictChoiceFilter(choices=Extent.choices, method="filter_extent", help_text=help_text)
 
 
 class ProvisionFilterSet(django_filters.FilterSet):

@@ -249,6 +249,22 @@ class StrictBooleanFilter(django_filters.BooleanFilter):
         document_filter(self, {"type": "boolean"})
 
 
+class StrictChoiceField(forms.ChoiceField):
+    """One of the choices; given empty, refused (a plain choice field reads it as "not
+    given", and the filter silently does nothing)."""
+
+    def clean(self, value: Any) -> Any:
+        if value == "":
+            choices: Any = self.choices
+            names = ", ".join(str(key) for key, _ in choices)
+            raise ValidationError(f"Name one of: {names}.", code="invalid")
+        return super().clean(value)
+
+
+class StrictChoiceFilter(django_filters.ChoiceFilter):
+    field_class = StrictChoiceField
+
+
 @functools.lru_cache(maxsize=256)
 def requested_filterset(
     filterset_class: type[django_filters.FilterSet], names: frozenset[str]

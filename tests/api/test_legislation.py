@@ -718,3 +718,11 @@ def test_writes_are_refused_with_405(
     assert Bill.objects.get(slug="offensive-weapons-bill-2017-19").title == "Offensive Weapons Bill"
     assert Provision.objects.count() == 3
     assert Commencement.objects.count() == 3
+
+
+@pytest.mark.parametrize("url", [PROVISIONS, COMMENCEMENTS])
+def test_an_empty_extent_is_refused_not_ignored(anonymous: APIClient, law: Law, url: str) -> None:
+    response = anonymous.get(url, {"extent": ""})
+    assert response.status_code == 400
+    assert response["Content-Type"] == "application/problem+json"
+    assert [error["parameter"] for error in response.json()["errors"]] == ["extent"]
