@@ -95,10 +95,12 @@ INSTALLED_APPS = [
     "pghistory.admin",
     "import_export",
     "axes",
+    "django_tasks_db",
     "config.api",
     "strategy",
     "legislation",
     "measures",
+    "webhooks",
 ]
 
 MIDDLEWARE = [
@@ -280,6 +282,30 @@ if env("REDIS_URL"):
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
+# Background work (webhook deliveries) runs on Django's Tasks framework. The default backend
+# keeps the queue in PostgreSQL, so `manage.py run_worker` needs nothing else installed;
+# TASKS_BACKEND names another (docs/webhooks.md).
+TASKS = {
+    "default": {
+        "BACKEND": env("TASKS_BACKEND", "django_tasks_db.DatabaseBackend"),
+        "QUEUES": ["default"],
+    }
+}
+
+# Webhooks (docs/webhooks.md). The public address of this API, for the links in a delivery.
+PUBLIC_BASE_URL = env("PUBLIC_BASE_URL", "http://localhost:8000")
+# Networks a webhook target may be in although not public, comma-separated CIDRs, e.g.
+# 127.0.0.0/8,::1/128 for a receiver on this machine. Empty: only public addresses.
+WEBHOOK_ALLOWED_TARGET_NETWORKS = env_list("WEBHOOK_ALLOWED_TARGET_NETWORKS")
+# Seconds a receiver has to connect and to answer each read.
+WEBHOOK_TIMEOUT_SECONDS = float(env("WEBHOOK_TIMEOUT_SECONDS", "5"))
+# The first retry's delay in seconds; each next one is three times longer, at most 8 hours.
+WEBHOOK_RETRY_BASE_SECONDS = float(env("WEBHOOK_RETRY_BASE_SECONDS", "30"))
+# Attempts before a delivery has failed and its subscription is paused (10: about a day).
+WEBHOOK_MAX_ATTEMPTS = int(env("WEBHOOK_MAX_ATTEMPTS", "10"))
+# A pending delivery overdue by this many seconds is queued again (its task was lost).
+WEBHOOK_SWEEP_AFTER_SECONDS = float(env("WEBHOOK_SWEEP_AFTER_SECONDS", "300"))
+
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.TokenAuthentication",
@@ -377,6 +403,12 @@ SPECTACULAR_SETTINGS = {
             "description": "The change feed: everything recorded after a point, in order, "
             "to keep a copy in sync.",
         },
+        {
+            "name": "webhooks",
+            "description": "Your subscriptions to changes, POSTed to your URL as they are "
+            "recorded and signed by the Standard Webhooks scheme, with a log of every "
+            "delivery (docs/webhooks.md).",
+        },
     ],
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
@@ -392,6 +424,8 @@ SPECTACULAR_SETTINGS = {
         "FundingNoveltyEnum": "measures.choices.FundingNovelty",
         "OrganisationKindEnum": "strategy.choices.OrganisationKind",
         "SourceKindEnum": "strategy.choices.SourceKind",
+        "WebhookEventTypeEnum": "strategy.changes.ChangeKind",
+        "DeliveryStatusEnum": "webhooks.choices.DeliveryStatus",
         "StatusValueEnum": "measures.serializers.STATUS_VALUES",
         "ChangeKindEnum": ["measure", "status_event", "funding_line"],
         "DatePrecisionEnum": "legislation.choices.DatePrecision",

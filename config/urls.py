@@ -16,6 +16,7 @@ from measures.views import (
     StrategyReportViewSet,
 )
 from strategy.views import OrganisationViewSet, SourceViewSet, StrategyViewSet
+from webhooks.views import WebhookDeliveryViewSet, WebhookViewSet
 
 router = DefaultRouter()
 router.register("organisations", OrganisationViewSet, basename="organisation")
@@ -33,6 +34,12 @@ router.register("changes", ChangeFeedViewSet, basename="change")
 router.register("bills", BillViewSet, basename="bill")
 router.register("provisions", ProvisionViewSet, basename="provision")
 router.register("commencements", CommencementViewSet, basename="commencement")
+router.register("webhooks", WebhookViewSet, basename="webhook")
+router.register(
+    r"webhooks/(?P<webhook_pk>[0-9]+)/deliveries",
+    WebhookDeliveryViewSet,
+    basename="webhook-delivery",
+)
 
 urlpatterns = [
     path("healthz", health.healthz, name="healthz"),

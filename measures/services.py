@@ -17,6 +17,7 @@ from django.utils import timezone
 from legislation.choices import DatePrecision, normalised_extent
 from measures.choices import Axis, Stage, stage_move_allowed
 from measures.models import EventCitation, FundingLine, Measure, StatusEvent
+from strategy.changes import ChangeKind, record_change
 from strategy.models import Source
 from strategy.services import apply_changes
 
@@ -282,6 +283,11 @@ def status_event_record(
             row.event = event
             row.save()
         _refresh_cached_status(locked)
+        record_change(
+            ChangeKind.STATUS_EVENT_CORRECTED if supersedes else ChangeKind.STATUS_EVENT_RECORDED,
+            event,
+            measure=locked,
+        )
     event.refresh_from_db(fields=["recorded_at"])
     return event
 
@@ -291,7 +297,9 @@ def measure_create(*, fields: Mapping[str, Any]) -> Measure:
     _refuse_unwritable(fields, MEASURE_WRITABLE_FIELDS)
     measure = Measure(**fields)
     measure.full_clean()
-    measure.save()
+    with transaction.atomic():
+        measure.save()
+        record_change(ChangeKind.MEASURE_CREATED, measure, measure=measure)
     return measure
 
 
@@ -307,6 +315,7 @@ def measure_update(
             locked.full_clean()
             locked.version += 1
             locked.save()
+            record_change(ChangeKind.MEASURE_CHANGED, locked, measure=locked)
     return locked
 
 
@@ -336,7 +345,9 @@ def funding_line_create(
     line = FundingLine(**fields, recorded_by=_user_or_none(recorded_by))
     line.full_clean()
     _check_no_cycle(line)
-    line.save()
+    with transaction.atomic():
+        line.save()
+        record_change(ChangeKind.FUNDING_LINE_ADDED, line, measure=line.measure)
     return line
 
 
@@ -358,4 +369,5 @@ def funding_line_update(*, line: FundingLine, fields: Mapping[str, Any]) -> Fund
             locked.full_clean()
             _check_no_cycle(locked)
             locked.save()
+            record_change(ChangeKind.FUNDING_LINE_CHANGED, locked, measure=locked.measure)
     return locked

@@ -14,6 +14,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
 
+from strategy.changes import ChangeKind, record_change
 from strategy.models import Organisation, Source, Strategy
 
 
@@ -59,7 +60,10 @@ def organisation_update(*, organisation: Organisation, fields: Mapping[str, Any]
 
 
 def source_create(*, fields: Mapping[str, Any]) -> Source:
-    return create_checked(Source, fields)
+    with transaction.atomic():
+        source = create_checked(Source, fields)
+        record_change(ChangeKind.SOURCE_ADDED, source)
+    return source
 
 
 def source_update(*, source: Source, fields: Mapping[str, Any]) -> Source:
