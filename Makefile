@@ -20,20 +20,30 @@ $(TOOLS)/bin/uv:
 install: $(UV)
 	$(UV) sync --frozen --quiet
 
-## Serve the API with the seed data on http://127.0.0.1:8000/ (PORT=8001 for another port)
+## Serve the API with the seed data on http://127.0.0.1:8000/ (PORT=8001 for another port),
+## with the worker that sends webhook deliveries
 # Served as in production, by gunicorn (DEBUG off, problem+json errors, static files by
 # WhiteNoise), but over plain HTTP on the loopback, with a secret key kept in .data/ for
 # this checkout. WEB_CONCURRENCY sync workers (default 3) hold one database connection
 # each, so a burst of requests queues instead of opening a connection per request.
+# The task worker (manage.py run_worker) runs beside it. This is for a developer's machine,
+# so webhook targets on the loopback are allowed (WEBHOOK_ALLOWED_TARGET_NETWORKS).
 WEB_CONCURRENCY ?= 3
+WEBHOOK_ALLOWED_TARGET_NETWORKS ?= 127.0.0.0/8,::1/128
 run: install .data/secret-key
-	DJANGO_HTTPS=0 LOG_FORMAT=text DJANGO_SECRET_KEY="$$(cat .data/secret-key)" $(WITH_DB) sh -c '\
+	DJANGO_HTTPS=0 LOG_FORMAT=text DJANGO_SECRET_KEY="$$(cat .data/secret-key)" \
+	PUBLIC_BASE_URL=http://$(HOST):$(PORT) \
+	WEBHOOK_ALLOWED_TARGET_NETWORKS="$(WEBHOOK_ALLOWED_TARGET_NETWORKS)" $(WITH_DB) sh -c '\
 	  $(PY) manage.py migrate --noinput && \
 	  $(PY) manage.py seed && \
-	  $(PY) manage.py collectstatic --noinput -v0 && \
-	  echo "Serving on http://$(HOST):$(PORT)/ (Ctrl-C stops it)" && \
+	  $(PY) manage.py collectstatic --noinput -v0 || exit 1; \
+	  echo "Serving on http://$(HOST):$(PORT)/ with the webhook worker (Ctrl-C stops both)"; \
+	  echo "Webhook targets in $$WEBHOOK_ALLOWED_TARGET_NETWORKS are allowed: for local development only."; \
+	  $(PY) manage.py run_worker & worker=$$!; \
 	  HOST=$(HOST) PORT=$(PORT) WEB_CONCURRENCY=$(WEB_CONCURRENCY) \
-	    .venv/bin/gunicorn --config config/gunicorn.py config.wsgi'
+	    .venv/bin/gunicorn --config config/gunicorn.py config.wsgi & web=$$!; \
+	  trap "kill -TERM $$web $$worker 2>/dev/null" INT TERM; \
+	  wait $$web; status=$$?; kill -TERM $$worker 2>/dev/null; wait $$worker; exit $$status'
 
 .data/secret-key:
 	@mkdir -p .data

@@ -1,6 +1,7 @@
 """Authorisation matrix: every write operation of the OpenAPI document, and DELETE on every
-path, tried by every kind of caller. Only a caller with the model permission may write;
-every refusal has the documented status and a problem+json body, and writes nothing."""
+path, tried by every kind of caller. Only a caller with the model permission may write the
+record; only its owner may change a webhook subscription (any signed-in user may make their
+own). Every refusal has the documented status and a problem+json body, and writes nothing."""
 
 from __future__ import annotations
 
@@ -14,8 +15,11 @@ from django.core.management import call_command
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from measures.services import measure_update
 from tests.factories import UserFactory
 from tests.support import OneOfEachKind, openapi_document
+from webhooks.models import Webhook
+from webhooks.services import webhook_create
 
 pytestmark = pytest.mark.django_db
 
@@ -28,7 +32,11 @@ TRACKED = [
     "measures.StatusEvent",
     "measures.EventCitation",
     "measures.FundingLine",
+    "webhooks.Webhook",
+    "webhooks.Delivery",
 ]
+# A user's own resources: not the record's model permissions but ownership decides.
+OWN = "/api/v1/webhooks/"
 # The model whose permission each path needs.
 PATH_MODELS = {
     "/api/v1/organisations/": "organisation",
@@ -48,9 +56,11 @@ def model_for(path: str) -> str:
     return "measure"
 
 
-def operations() -> list[tuple[str, str]]:
+def operations(*, own: bool = False) -> list[tuple[str, str]]:
     found = []
     for path, methods in DOCUMENT["paths"].items():
+        if path.startswith(OWN) != own:
+            continue
         for method in ("post", "put", "patch", "delete"):
             if method in methods or method == "delete":
                 found.append((path, method))
@@ -204,6 +214,62 @@ def test_only_a_writer_may_write(writes: WriteRequests, path: str, method: str) 
             assert snapshot() == before, f"a refused request changed the database: {where}"
         else:
             assert 200 <= response.status_code < 300, where
+
+
+def webhook_request(path: str, webhook: Webhook) -> tuple[str, dict[str, Any]]:
+    """The URL of a webhook operation on ``webhook`` (and its delivery), and a body its
+    owner may send."""
+    delivery = webhook.deliveries.get()
+    url = path.replace("{webhook_pk}", str(webhook.pk))
+    url = url.replace("{id}", str(delivery.pk) if "/deliveries/" in path else str(webhook.pk))
+    body = {"target_url": PUBLIC_TARGET, "kinds": ["measure.changed"], "description": "d"}
+    return url, body
+
+
+# A public address given as such: resolving it needs no DNS.
+PUBLIC_TARGET = "https://93.184.215.14/hook"
+
+
+@pytest.mark.parametrize(("path", "method"), operations(own=True), ids=lambda v: str(v))
+def test_only_its_owner_may_change_a_subscription(
+    writes: WriteRequests, path: str, method: str
+) -> None:
+    owner = UserFactory.create()
+    webhook = webhook_create(
+        owner=owner, fields={"target_url": PUBLIC_TARGET, "kinds": ["measure.changed"]}
+    )
+    measure_update(measure=writes.stored.measure, fields={"summary": "Changed."})
+    assert webhook.deliveries.count() == 1
+    url, body = webhook_request(path, webhook)
+    documented = method in DOCUMENT["paths"][path]
+    for kind in [*REFUSED, "owner"]:
+        if kind == "owner":
+            client = APIClient()
+            client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=owner).key}")
+        else:
+            client = caller(kind, "webhook")
+        before = snapshot()
+        response = getattr(client, method)(url, body, format="json")
+        where = (kind, method, path, response.content[:300])
+        if not documented:
+            assert response.status_code in (401, 403, 404, 405), where
+            assert response["Content-Type"] == "application/problem+json", where
+            assert snapshot() == before, where
+        elif kind in ("anonymous", "bad token", "disabled token"):
+            assert response.status_code == 401, where
+            assert response["Content-Type"] == "application/problem+json", where
+            assert snapshot() == before, where
+        elif kind != "owner" and path != OWN:
+            # Another user's subscription is not theirs to see: as if it did not exist.
+            assert response.status_code == 404, where
+            assert response["Content-Type"] == "application/problem+json", where
+            assert snapshot() == before, where
+        else:
+            # The owner, or any signed-in user making a subscription of their own.
+            assert 200 <= response.status_code < 300, where
+            if path == OWN and method == "post":
+                created = Webhook.objects.get(pk=response.json()["id"])
+                assert (created.owner == owner) == (kind == "owner"), where
 
 
 SERVER_OWNED = {

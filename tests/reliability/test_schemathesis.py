@@ -42,6 +42,8 @@ from config.api.fields import LARGEST_ID
 from config.wsgi import application
 from measures.models import FundingLine, Measure, StatusEvent
 from measures.seeding import load_seeds
+from measures.services import measure_update
+from strategy.changes import ChangeKind
 from strategy.models import Organisation, Source, Strategy
 from tests.factories import (
     FundingLineFactory,
@@ -52,6 +54,7 @@ from tests.factories import (
     UserFactory,
 )
 from tests.support import WRITE_PERMISSIONS, grant, keep_fuzzing_figures, openapi_document
+from webhooks.services import webhook_create
 
 pytestmark = pytest.mark.slow
 
@@ -112,6 +115,8 @@ class StoredNames:
     sources: tuple[int, ...] = ()
     funding_lines: tuple[int, ...] = ()
     events: tuple[tuple[str, int], ...] = ()
+    webhooks: tuple[int, ...] = ()
+    deliveries: tuple[tuple[int, str], ...] = ()
     measures_of: dict[str, tuple[str, ...]] = {}
     funding_lines_of: dict[str, tuple[int, ...]] = {}
 
@@ -136,6 +141,15 @@ def store_fuzzing_data() -> None:
     writer = UserFactory.create(username="fuzzing-writer")
     grant(writer, *WRITE_PERMISSIONS)
     STORED.token = Token.objects.create(user=writer).key
+    webhook = webhook_create(
+        owner=writer,
+        fields={"target_url": "https://93.184.215.14/hook", "kinds": list(ChangeKind)},
+    )
+    measure_update(measure=measure, fields={"summary": "Watched by a subscription."})
+    STORED.webhooks = (webhook.pk,)
+    STORED.deliveries = tuple(
+        (webhook.pk, str(pk)) for pk in webhook.deliveries.values_list("pk", flat=True)
+    )
     STORED.organisations = tuple(
         Organisation.objects.order_by("slug").values_list("slug", flat=True)
     )
@@ -178,6 +192,12 @@ def existing_path_parameters(path: str) -> list[dict[str, Any]]:
         return [{"id": pk} for pk in STORED.sources]
     if path.startswith("/api/v1/funding-lines/{id}"):
         return [{"id": pk} for pk in STORED.funding_lines]
+    if path.startswith("/api/v1/webhooks/{webhook_pk}/deliveries/{id}"):
+        return [{"webhook_pk": pk, "id": delivery} for pk, delivery in STORED.deliveries]
+    if path.startswith("/api/v1/webhooks/{webhook_pk}"):
+        return [{"webhook_pk": pk} for pk in STORED.webhooks]
+    if path.startswith("/api/v1/webhooks/{id}"):
+        return [{"id": pk} for pk in STORED.webhooks]
     return []
 
 
@@ -266,6 +286,12 @@ UNSTATABLE_RULES = re.compile(
             r"already been corrected|must be one too",
             r"cannot be drawn from itself|are drawn from this one|funding lines in its strategy",
             r"can only realise one announced before it|cannot realise itself",
+            # A webhook's target must resolve, to a public address, over HTTP(S); its
+            # filter must name things that exist.
+            r"could not be resolved\.$|resolves to an address that is not public",
+            r"must be an http:// or https:// URL|cannot carry a user name or password",
+            r"port is not a number",
+            r"nothing has the slug",
         ]
     )
 )
@@ -305,10 +331,18 @@ def filter_failure(
     )
 
 
-@schema.auth(refresh_interval=None).apply_to(method=["POST", "PUT", "PATCH"])
+def needs_the_writer(context: Any) -> bool:
+    operation = context.operation
+    return operation.method.upper() in ("POST", "PUT", "PATCH") or operation.path.startswith(
+        "/api/v1/webhooks"
+    )
+
+
+@schema.auth(refresh_interval=None).apply_to(needs_the_writer)
 class WriterToken:
-    """The token of a researcher who may add and change everything. Reads stay anonymous
-    (or carry whatever credentials schemathesis generates for them)."""
+    """The token of a researcher who may add and change everything, and who owns a webhook
+    subscription. Reads of the record stay anonymous (or carry whatever credentials
+    schemathesis generates for them)."""
 
     def get(self, case: schemathesis.Case, context: schemathesis.AuthContext) -> str:
         return STORED.token

@@ -13,6 +13,7 @@ rounds that drain the queue, and around them:
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import socket
 import time
@@ -28,6 +29,16 @@ from webhooks import outbox
 logger = logging.getLogger("webhooks.worker")
 
 SWEEP_EVERY_SECONDS = 60.0
+
+
+class _RoundsFilter(logging.Filter):
+    """Drops the backend worker's lines about starting and ending a round: run in rounds,
+    it would log two every half second."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith(("Starting worker", "No more tasks to run"))
+
+
 MAX_PAUSE_SECONDS = 10.0
 
 
@@ -50,7 +61,8 @@ class Command(BaseCommand):
         self.worker: Worker | None = None
         for signum in (signal.SIGINT, signal.SIGTERM):
             signal.signal(signum, self.stop)
-        worker_id = f"{socket.gethostname()}-{id(self):x}"[:64]
+        logging.getLogger("django_tasks_db").addFilter(_RoundsFilter())
+        worker_id = f"{socket.gethostname()}-{os.getpid()}"[:64]
         logger.info("Worker %s started on queues %s", worker_id, queue_name)
         last_sweep = 0.0
         pause = 0.5
