@@ -3,7 +3,8 @@
 This module generates a Python client from ``openapi.yaml`` with openapi-python-client (once
 per module, offline) and drives a live server with it over real HTTP: list, filter, time
 travel, the law's path (bills, provisions, commencements, a measure's chain), answers for a
-nation or an area, the money trail and an authenticated write. The assertions are on the client's typed models (its
+nation or an area, the money trail, an authenticated write and a webhook subscription with
+its delivery log. The assertions are on the client's typed models (its
 enums, dates and instants), so a schema that promises one shape while the server sends
 another fails here, the way it would fail for a user of the generated library.
 
@@ -698,3 +699,52 @@ def test_a_diff_from_before_the_first_event_parses(
     acid = {m.slug: m for m in diff.measures}[seeded.acid.slug]
     assert acid.status_from.stage is None
     assert acid.status_to.stage is generated.models.StageEnum.ENACTED
+
+
+def test_subscribe_to_changes_and_read_the_delivery_log(
+    generated: Generated, base_url: str, seeded: Seeded
+) -> None:
+    """A subscription made, read and paused with the typed client; a recorded event then
+    shows in its delivery log as the documented Delivery, with the body sent."""
+    models = generated.models
+    owner = UserFactory.create(username="newsroom-bot")
+    authed = generated.authenticated_client(base_url, Token.objects.create(user=owner).key)
+    kind = models.WebhookEventTypeEnum.STATUS_EVENT_RECORDED
+    created = generated.operation("webhooks_create").sync_detailed(
+        client=authed,
+        body=models.WebhookRequest(
+            target_url="https://93.184.215.14/hook",
+            kinds=[kind],
+            filter_=models.WebhookFilterRequest(strategy=seeded.strategy.slug),
+            description="newsroom bot",
+        ),
+    )
+    assert created.status_code == HTTPStatus.CREATED, created.content
+    webhook = created.parsed
+    assert isinstance(webhook, models.WebhookWithSecret)
+    assert webhook.secret.startswith("whsec_")
+    assert webhook.kinds == [kind]
+    assert webhook.filter_.strategy == seeded.strategy.slug
+
+    status_event_record(
+        measure=seeded.acid,
+        axis="verdict",
+        value="in_the_works",
+        effective_on=datetime.date(2019, 6, 1),
+        rationale="Rated for the subscription.",
+        citations=[CitationInput(source=seeded.source, quote="q", locator="")],
+    )
+    log = generated.operation("webhooks_deliveries_list").sync(client=authed, webhook_pk=webhook.id)
+    (delivery,) = log.results
+    assert isinstance(delivery, models.Delivery)
+    assert delivery.kind is kind
+    assert delivery.status is models.DeliveryStatusEnum.PENDING
+    assert delivery.webhook_id.startswith("msg_")
+    assert delivery.payload["data"]["measure"] == seeded.acid.slug
+
+    paused = generated.operation("webhooks_partial_update").sync(
+        client=authed, id=webhook.id, body=models.PatchedWebhookRequest(is_active=False)
+    )
+    assert paused.is_active is False
+    mine = generated.operation("webhooks_list").sync(client=authed)
+    assert [w.id for w in mine.results] == [webhook.id]
