@@ -112,7 +112,9 @@ def deliver(delivery_id: str) -> str:
     """Make the next attempt of a delivery if it is pending and due; return what was done."""
     with transaction.atomic():
         delivery = (
-            Delivery.objects.select_for_update(skip_locked=True)
+            # Only the delivery's row is locked: deliveries of one subscription run side
+            # by side.
+            Delivery.objects.select_for_update(skip_locked=True, of=("self",))
             .select_related("webhook")
             .filter(
                 pk=uuid.UUID(delivery_id),
