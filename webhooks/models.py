@@ -92,7 +92,15 @@ class Webhook(models.Model):
         from webhooks import filtering, targets
 
         errors: dict[str, list[str]] = {}
-        if self.target_url:
+        # The target is checked when it is set or changed, not on every save: a
+        # subscription whose receiver has gone must still be pausable. Every delivery
+        # checks it again anyway.
+        stored = (
+            None
+            if self._state.adding
+            else Webhook.objects.filter(pk=self.pk).values_list("target_url", flat=True).first()
+        )
+        if self.target_url and self.target_url != stored:
             try:
                 targets.resolve(self.target_url)
             except targets.UnsafeTargetError as error:

@@ -43,6 +43,21 @@ class WebhookFilterSerializer(serializers.Serializer[dict[str, Any]]):
         required=False, max_length=100, help_text="Slug of the lead organisation."
     )
 
+    def to_internal_value(self, data: Any) -> dict[str, Any]:
+        # A misspelt parameter silently dropped would widen the subscription to every
+        # change: refuse it, as the measure list refuses an unknown parameter.
+        if isinstance(data, dict):
+            unknown = sorted(set(data) - set(self.fields))
+            if unknown:
+                allowed = ", ".join(self.fields)
+                raise serializers.ValidationError(
+                    {
+                        name: [f"Unknown parameter. A filter may hold: {allowed}."]
+                        for name in unknown
+                    }
+                )
+        return super().to_internal_value(data)
+
 
 class WebhookSerializer(TrackerModelSerializer):
     """A subscription: changes of the chosen kinds (and filter) are POSTed to
