@@ -43,6 +43,9 @@ class WebhookFilterSerializer(serializers.Serializer[dict[str, Any]]):
         required=False, max_length=100, help_text="Slug of the lead organisation."
     )
 
+    # Documented as ``additionalProperties: false`` (config/api/schema.py).
+    closed = True
+
     def to_internal_value(self, data: Any) -> dict[str, Any]:
         # A misspelt parameter silently dropped would widen the subscription to every
         # change: refuse it, as the measure list refuses an unknown parameter.

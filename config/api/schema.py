@@ -17,7 +17,7 @@ from drf_spectacular.plumbing import (
     load_enum_name_overrides,
     safe_ref,
 )
-from rest_framework import serializers
+from rest_framework import permissions, serializers
 from rest_framework.schemas.utils import get_pk_description
 
 from config.api.fields import LARGEST_ID, MoneyField, StrictPrimaryKeyRelatedField
@@ -127,11 +127,23 @@ class TrackerAutoSchema(AutoSchema):
     def get_auth(self) -> list[dict[str, Any]]:
         """Reads are public: they are documented as needing no credentials (a token may
         still be sent, and then counts against its user's rate limit, not the anonymous
-        one)."""
-        if self.method in ("GET", "HEAD"):
+        one). A user's own resources (webhooks) need a token to be read too."""
+        signed_in_only = any(
+            isinstance(permission, type) and issubclass(permission, permissions.IsAuthenticated)
+            for permission in getattr(self.view, "permission_classes", ())
+        )
+        if self.method in ("GET", "HEAD") and not signed_in_only:
             return []
         auth: list[dict[str, Any]] = super().get_auth()
         return auth
+
+    def _map_basic_serializer(self, serializer: Any, direction: Any) -> dict[str, Any]:
+        """A serializer that refuses members it does not declare (``closed = True``) says
+        so: ``additionalProperties: false``."""
+        schema: dict[str, Any] = super()._map_basic_serializer(serializer, direction)
+        if getattr(serializer, "closed", False):
+            schema["additionalProperties"] = False
+        return schema
 
     def get_summary(self) -> str | None:
         """A summary for every operation, from what it does to which resource; an action
