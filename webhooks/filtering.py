@@ -1,8 +1,8 @@
 """A subscription's filter: the measure list's own parameters, kept as a mapping such as
 ``{"strategy": "serious-violence-strategy-2018", "stage": ["in_force"]}``, plus
-``measure`` for one measure. A change passes when its measure, as it stands after the
-change, is one the measure list would give for those parameters: the list's filters are
-the rule, not a copy of them."""
+``measure`` for one measure and ``axis`` for status events on some axes only. A change
+passes when its measure, as it stands after the change, is one the measure list would give
+for those parameters: the list's filters are the rule, not a copy of them."""
 
 from __future__ import annotations
 
@@ -12,8 +12,9 @@ from typing import Any
 from django.db import models
 from django.http import QueryDict
 
+from measures.choices import Axis
 from measures.filters import MeasureFilterSet
-from measures.models import Measure
+from measures.models import Measure, StatusEvent
 
 # The measure-list parameters a filter may hold, besides ``measure``.
 LIST_PARAMETERS = (
@@ -25,7 +26,8 @@ LIST_PARAMETERS = (
     "instrument",
     "lead_organisation",
 )
-PARAMETERS = ("measure", *LIST_PARAMETERS)
+# ``axis`` limits status events to those on these axes; other kinds of change pass it.
+PARAMETERS = ("measure", "axis", *LIST_PARAMETERS)
 
 
 def as_query(filter: Mapping[str, Any]) -> QueryDict:
@@ -53,6 +55,10 @@ def errors(filter: Any) -> list[str]:
             problems.append(f"{name}: give a non-empty string or a list of them.")
     if problems:
         return problems
+    axes = filter.get("axis")
+    unknown_axes = sorted(set(axes if isinstance(axes, list) else [axes]) - set(Axis.values))
+    if axes is not None and unknown_axes:
+        problems.append(f"axis: {', '.join(unknown_axes)} is not one of {', '.join(Axis.values)}.")
     form = MeasureFilterSet(data=as_query(filter), queryset=Measure.objects.none()).form
     if not form.is_valid():
         problems += [f"{name}: {' '.join(messages)}" for name, messages in form.errors.items()]
@@ -87,6 +93,9 @@ def matches(filter: Mapping[str, Any], instance: models.Model, measure: Measure 
             and strategy.slug == filter["strategy"]
         )
     if filter.get("measure") not in (None, measure.slug):
+        return False
+    axes = filter.get("axis")
+    if axes and isinstance(instance, StatusEvent) and instance.axis not in axes:
         return False
     filterset = MeasureFilterSet(
         data=as_query(filter), queryset=Measure.objects.filter(pk=measure.pk)

@@ -32,6 +32,10 @@ class WebhookFilterSerializer(serializers.Serializer[dict[str, Any]]):
 
     strategy = StrictCharField(required=False, max_length=100, help_text="Slug of the strategy.")
     measure = StrictCharField(required=False, max_length=100, help_text="Slug of one measure.")
+    axis = _choices(
+        choices.Axis.choices,
+        "Status events only on these axes (e.g. [“stage”]); other kinds of change pass.",
+    )
     stage = _choices(choices.Stage.choices, "The measure is now at one of these stages.")
     verdict = _choices(choices.Verdict.choices, "The measure now has one of these verdicts.")
     confidence = _choices(

@@ -196,6 +196,40 @@ def test_a_measure_filter_passes_that_measure_only(
 
 
 @pytest.mark.django_db
+def test_an_axis_filter_passes_status_events_on_those_axes_and_other_kinds(
+    owner: User, measure: Measure, record: Record
+) -> None:
+    """{"axis": ["verdict"]} passes verdict events, not stage events; a change of another
+    kind (the measure's description) is not limited by it."""
+    webhook = subscribe(
+        owner, ["status_event.recorded", "measure.changed"], filter={"axis": ["verdict"]}
+    )
+    record(measure, "announced", D1)
+    assert delivered_to(webhook) == []
+    record(measure, "in_the_works", D2, axis="verdict")
+    measure_update(measure=measure, fields={"summary": "Described anew."})
+    kinds = [delivery.kind for delivery in delivered_to(webhook)]
+    assert kinds == ["status_event.recorded", "measure.changed"]
+
+
+@pytest.mark.django_db
+def test_an_axis_filter_names_axes_that_exist(owner: User) -> None:
+    client = APIClient()
+    client.force_authenticate(owner)
+    body = {"target_url": PUBLIC_TARGET, "kinds": ["status_event.recorded"]}
+    refused = client.post(
+        "/api/v1/webhooks/", {**body, "filter": {"axis": ["colour"]}}, format="json"
+    )
+    assert refused.status_code == 400
+    assert refused["Content-Type"] == "application/problem+json"
+    accepted = client.post(
+        "/api/v1/webhooks/", {**body, "filter": {"axis": ["stage", "verdict"]}}, format="json"
+    )
+    assert accepted.status_code == 201, accepted.content
+    assert accepted.json()["filter"] == {"axis": ["stage", "verdict"]}
+
+
+@pytest.mark.django_db
 def test_a_stage_filter_passes_a_measure_once_it_is_at_that_stage(
     owner: User, measure: Measure, record: Record
 ) -> None:
