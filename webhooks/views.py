@@ -55,7 +55,7 @@ class WebhookViewSet(TrackerViewSet):
     def update_instance(self, instance: Any, fields: dict[str, Any]) -> Webhook:
         return services.webhook_update(webhook=instance, fields=fields)
 
-    @extend_schema(responses={204: None})
+    @extend_schema(summary="Delete a webhook", responses={204: None})
     def destroy(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         """Delete the subscription and its delivery log. Nothing more is sent to it."""
         webhook = self.get_object()
@@ -63,7 +63,11 @@ class WebhookViewSet(TrackerViewSet):
         webhook.delete()
         return Response(status=status.HTTP_204_NO_CONTENT)
 
-    @extend_schema(request=None, responses={200: WebhookWithSecretSerializer})
+    @extend_schema(
+        summary="Rotate a webhook's secret",
+        request=None,
+        responses={200: WebhookWithSecretSerializer},
+    )
     @action(detail=True, methods=["post"], url_path="rotate-secret")
     def rotate_secret(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         """A new secret, shown once. The old one keeps signing beside it for 24 hours
@@ -103,6 +107,7 @@ class WebhookDeliveryViewSet(TrackerGenericViewSet):
         return Response(data, headers={"ETag": representation_etag(data)})
 
     @extend_schema(
+        summary="Send a delivery again",
         request=None,
         responses={202: OpenApiResponse(DeliverySerializer, description="Queued to be sent now.")},
     )
