@@ -206,11 +206,19 @@ def summary_groups(
         if drawn_from_envelope(item.line)
         and ((up := holder(item)) is None or not drawn_from_envelope(up))
     ]
-    allocated = [
-        item
-        for item in counted
-        if item.line.has_measure and ((up := holder(item)) is None or not up.has_measure)
-    ]
+
+    def under_a_measure(item: Counted) -> bool:
+        """Whether a line holding this one, however far up, is attached to a measure."""
+        seen = {item.line.id}
+        up = holder(item)
+        while up is not None and up.id not in seen:
+            if up.has_measure:
+                return True
+            seen.add(up.id)
+            up = holder(counted_by_id[up.id])
+        return False
+
+    allocated = [item for item in counted if item.line.has_measure and not under_a_measure(item)]
     return {
         "by_phase": totals(counted, phases),
         "envelope": part_totals(counted, phases, envelopes),
