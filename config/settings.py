@@ -314,7 +314,11 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["config.api.permissions.ModelPermissionsOrReadOnly"],
     # JSON only: form parsers make code generators emit clients that cannot send JSON.
     "DEFAULT_PARSER_CLASSES": ["config.api.parsers.JSONParser"],
-    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    # JSON unless a browser asks for HTML (config/api/browsable.py).
+    "DEFAULT_RENDERER_CLASSES": [
+        "rest_framework.renderers.JSONRenderer",
+        "config.api.browsable.ReadableAPIRenderer",
+    ],
     # Filtering and pagination are set on the API's base view set (config/api/views.py).
     "DEFAULT_SCHEMA_CLASS": "config.api.schema.TrackerAutoSchema",
     "EXCEPTION_HANDLER": "config.api.problems.api_exception_handler",

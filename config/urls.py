@@ -20,8 +20,10 @@ from webhooks.views import WebhookDeliveryViewSet, WebhookViewSet
 
 router = DefaultRouter()
 router.register("organisations", OrganisationViewSet, basename="organisation")
-router.register("strategies", StrategyViewSet, basename="strategy")
+# The reports share the strategies' prefix; the root lists a prefix by the last view set
+# registered under it, which must be the one with a list.
 router.register("strategies", StrategyReportViewSet, basename="strategy-report")
+router.register("strategies", StrategyViewSet, basename="strategy")
 router.register("sources", SourceViewSet, basename="source")
 router.register("measures", MeasureViewSet, basename="measure")
 router.register(

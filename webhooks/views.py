@@ -13,6 +13,7 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from config.api.browsable import api_renderers
 from config.api.conditional import representation_etag
 from config.api.views import TrackerGenericViewSet, TrackerViewSet, service_errors
 from webhooks import services
@@ -47,7 +48,7 @@ class WebhookViewSet(TrackerViewSet):
         return WebhookSerializer
 
     def get_renderers(self) -> list[renderers.BaseRenderer]:
-        return [renderers.JSONRenderer()]
+        return api_renderers()
 
     def create_instance(self, fields: dict[str, Any]) -> Webhook:
         return services.webhook_create(owner=self.request.user, fields=fields)

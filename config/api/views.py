@@ -21,6 +21,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
 
+from config.api.browsable import api_renderers
 from config.api.conditional import ConditionalRequestsMixin, representation_etag
 from config.api.csv_export import CSVRenderer, csv_columns, flatten, stream_csv
 from config.api.filters import TrackerFilterBackend, TrackerOrderingFilter
@@ -187,7 +188,7 @@ class TrackerGenericViewSet(
             ) from None
 
     def get_renderers(self) -> list[renderers.BaseRenderer]:
-        return [renderers.JSONRenderer()]
+        return api_renderers()
 
 
 class TrackerViewSet(TrackerGenericViewSet):
@@ -198,8 +199,8 @@ class TrackerViewSet(TrackerGenericViewSet):
 
     def get_renderers(self) -> list[renderers.BaseRenderer]:
         if getattr(self, "action", None) == "list":
-            return [renderers.JSONRenderer(), CSVRenderer()]
-        return [renderers.JSONRenderer()]
+            return api_renderers(CSVRenderer())
+        return api_renderers()
 
     # Reads ---------------------------------------------------------------------------
 
