@@ -18,7 +18,7 @@ $(TOOLS)/bin/uv:
 	$(TOOLS)/bin/pip install --quiet "uv==$(UV_VERSION)"
 
 install: $(UV)
-	$(UV) sync --frozen --quiet
+	@$(UV) sync --frozen --quiet
 
 ## Serve the API with the seed data on http://127.0.0.1:8000/ (PORT=8001 for another port),
 ## with the worker that sends webhook deliveries
@@ -124,7 +124,7 @@ db-stop:
 
 ## Any manage.py command against the configured database: make manage ARGS="createsuperuser"
 manage: install
-	DJANGO_DEBUG=1 $(WITH_DB) $(PY) manage.py $(ARGS)
+	@DJANGO_DEBUG=1 $(WITH_DB) $(PY) manage.py $(ARGS)
 
 clean: db-stop
 	rm -rf .data .venv $(TOOLS) staticfiles

@@ -17,6 +17,7 @@ from __future__ import annotations
 import datetime
 import importlib
 import json
+import re
 import shlex
 import subprocess
 import sys
@@ -748,3 +749,21 @@ def test_subscribe_to_changes_and_read_the_delivery_log(
     assert paused.is_active is False
     mine = generated.operation("webhooks_list").sync(client=authed)
     assert [w.id for w in mine.results] == [webhook.id]
+
+
+def test_the_readme_example_runs_as_printed(
+    generated: Generated, base_url: str, the_record: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The README's Python example, against the seed data, prints what its comment says."""
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    snippets = re.findall(r"```python\n(.*?)```", readme, flags=re.DOTALL)
+    example = next(s for s in snippets if "policy_measure_tracker_api_client" in s)
+    code = example.replace("policy_measure_tracker_api_client", PACKAGE).replace(
+        "http://127.0.0.1:8000", base_url
+    )
+    exec(compile(code, "README.md", "exec"), {})  # noqa: S102 - our own README's example
+    printed = capsys.readouterr().out.splitlines()
+    assert "online-knife-sales-restrictions in_force 2022-04-06" in printed
+    assert printed[-1] == (
+        "Offence of possessing a corrosive substance in a public place on 1 June 2019: enacted"
+    )

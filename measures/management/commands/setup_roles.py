@@ -54,12 +54,18 @@ def permissions_for(spec: dict[str, dict[str, list[str]]]) -> list[Permission]:
 class Command(BaseCommand):
     help = (
         "Create or reset the `researchers` and `reviewers` groups. With --add-user USERNAME "
-        "--role ROLE, also put a user in a group and give them staff status for the admin."
+        "--role ROLE, also put a user in a group and give them staff status for the admin "
+        "(--create makes the user first; set their password with changepassword)."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--add-user", metavar="USERNAME", help="A user to add to a role.")
         parser.add_argument("--role", choices=sorted(ROLES), help="The role for --add-user.")
+        parser.add_argument(
+            "--create",
+            action="store_true",
+            help="Create the --add-user user if there is none, without a password yet.",
+        )
 
     @transaction.atomic
     def handle(self, *args: Any, **options: Any) -> None:
@@ -77,10 +83,17 @@ class Command(BaseCommand):
         if options["add_user"]:
             if not options["role"]:
                 raise CommandError("--add-user needs --role researchers or --role reviewers")
-            user = get_user_model().objects.filter(username=options["add_user"]).first()
+            username = options["add_user"]
+            users = get_user_model().objects
+            user = users.filter(username=username).first()
+            if user is None and options["create"]:
+                user = users.create_user(username=username)  # no usable password yet
+                self.stdout.write(
+                    f"{username} created; set a password with: manage.py changepassword {username}"
+                )
             if user is None:
                 raise CommandError(
-                    f"No user “{options['add_user']}”; create it first (createsuperuser or the admin)."
+                    f"No user “{username}”; add --create to create it, or create it in the admin."
                 )
             user.groups.add(Group.objects.get(name=options["role"]))
             if not user.is_staff:
