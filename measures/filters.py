@@ -5,17 +5,28 @@ from __future__ import annotations
 from typing import Any
 
 import django_filters
-from django.contrib.postgres.search import SearchQuery, SearchRank
-from django.db.models import F, QuerySet
+from django.db.models import QuerySet
+from rest_framework.request import Request
 
 from config.api.filters import (
     ISODateFilter,
     ISODateTimeFilter,
     StrictBooleanFilter,
     StrictNumberFilter,
+    TrackerOrderingFilter,
+    document_filter,
 )
-from measures import choices
+from config.api.problems import QueryParameterError
+from measures import choices, search
 from measures.models import FundingLine, Measure, StatusEvent
+
+
+class SearchFilter(django_filters.CharFilter):
+    """Text for ``search_measures``; longer than it reads is refused, not cut."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, max_length=search.MAX_LENGTH, **kwargs)
+        document_filter(self, {"type": "string", "maxLength": search.MAX_LENGTH})
 
 
 class MeasureFilterSet(django_filters.FilterSet):
@@ -69,9 +80,15 @@ class MeasureFilterSet(django_filters.FilterSet):
         lookup_expr="gt",
         help_text="Changed after this instant (ISO 8601), e.g. 2026-01-01T00:00:00Z.",
     )
-    q = django_filters.CharFilter(
+    q = SearchFilter(
         method="filter_search",
-        help_text="Full-text search of title, summary, category and legal vehicle (web-search syntax: quotes, OR, -word).",
+        help_text=(
+            "Search of title, summary, legal vehicle and category in web-search syntax: "
+            "words (all must match), “a phrase”, OR, -word to exclude. A word also finds "
+            "its other forms (knife finds knives, possess finds possessing) and itself "
+            "with a small typo (zombei, corrosve); the last word also finds the words it "
+            "begins (kni finds knife). With `ordering=relevance`, the best matches first."
+        ),
     )
 
     class Meta:
@@ -106,10 +123,38 @@ class MeasureFilterSet(django_filters.FilterSet):
     def filter_search(
         self, queryset: QuerySet[Measure], name: str, value: str
     ) -> QuerySet[Measure]:
-        query = SearchQuery(value, search_type="websearch", config="english")
-        return queryset.filter(search_vector=query).annotate(
-            rank=SearchRank(F("search_vector"), query)
-        )
+        return search.search_measures(queryset, value)
+
+
+RELEVANCE = "relevance"
+# Relevance is the search's rank, the highest first.
+BY_RANK = {RELEVANCE: f"-{search.RANK}", f"-{RELEVANCE}": search.RANK}
+
+
+class MeasureOrderingFilter(TrackerOrderingFilter):
+    """``?ordering=`` of measures, which also takes ``relevance``: the best matches of the
+    search first (``-relevance``: the weakest first). Without a search (``q``) there is
+    nothing to rank by, and it is refused."""
+
+    def get_ordering(self, request: Request, queryset: Any, view: Any) -> Any:
+        ordering = super().get_ordering(request, queryset, view)
+        if not any(term.removeprefix("-") == RELEVANCE for term in ordering):
+            return ordering
+        if search.RANK not in queryset.query.annotations:
+            raise QueryParameterError(
+                {self.ordering_param: ["Order by relevance only with a search: give q too."]}
+            )
+        # Ties on rank are broken by the columns after it, ending with a unique one (see
+        # ``total_ordering``), so cursor pages neither repeat nor skip a measure.
+        return tuple(BY_RANK.get(term, term) for term in ordering)
+
+    def get_schema_operation_parameters(self, view: Any) -> list[dict[str, Any]]:
+        parameters = super().get_schema_operation_parameters(view)
+        for parameter in parameters:
+            parameter["description"] += (
+                " `relevance`: the best matches of the search (`q`) first; only with `q`."
+            )
+        return parameters
 
 
 class StatusEventFilterSet(django_filters.FilterSet):

@@ -12,13 +12,13 @@ import pghistory
 import pghistory.models
 import pgtrigger
 from django.conf import settings
-from django.contrib.postgres.indexes import GinIndex
+from django.contrib.postgres.indexes import GinIndex, OpClass
 from django.contrib.postgres.search import SearchVector, SearchVectorField
 from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import Case, Exists, F, OuterRef, Q, Subquery, Value, When
-from django.db.models.functions import Now
+from django.db.models.functions import Concat, Now
 from django.utils import timezone
 
 from legislation.choices import DatePrecision, date_label, extent_label, is_last_day_of
@@ -221,6 +221,22 @@ class MeasureQuerySet(models.QuerySet["Measure"]):
         )
 
 
+def search_text() -> Concat:
+    """A measure's searched columns (those of ``search_vector``) as one text, which the
+    search compares word by word with what was typed to tolerate typos. Its trigram index
+    is on this very expression: a query that spells it otherwise cannot use the index."""
+    return Concat(
+        "title",
+        Value(" "),
+        "summary",
+        Value(" "),
+        "legal_vehicle",
+        Value(" "),
+        "category",
+        output_field=models.TextField(),
+    )
+
+
 @pghistory.track(
     pghistory.InsertEvent(),
     pghistory.UpdateEvent(),
@@ -399,6 +415,9 @@ class Measure(models.Model):
             models.Index(fields=["updated_at", "id"], name="measures_measure_updated"),
             models.Index(fields=["target_on"], name="measures_measure_target_on"),
             GinIndex(fields=["search_vector"], name="measures_measure_search"),
+            GinIndex(
+                OpClass(search_text(), name="gin_trgm_ops"), name="measures_measure_search_trgm"
+            ),
             models.Index(fields=["change_xid", "id"], name="measures_measure_change"),
         ]
         triggers = [stamp_change_xid(pgtrigger.Insert | pgtrigger.Update)]

@@ -20,7 +20,12 @@ from rest_framework.reverse import reverse
 
 from config.api.conditional import not_modified, representation_etag
 from config.api.csv_export import stream_copy_csv
-from config.api.filters import INSTANT_OR_DATE_SCHEMA, query_date, query_instant
+from config.api.filters import (
+    INSTANT_OR_DATE_SCHEMA,
+    TrackerFilterBackend,
+    query_date,
+    query_instant,
+)
 from config.api.pagination import CURSOR_PATTERN, TrackerCursorPagination, parse_page_size
 from config.api.problems import PreconditionFailed, QueryParameterError
 from config.api.views import (
@@ -33,8 +38,14 @@ from config.api.views import (
 from legislation.choices import Extent
 from legislation.queries import legislation_chain
 from legislation.serializers import MeasureLegislationSerializer
-from measures import feed, reports
-from measures.filters import FundingLineFilterSet, MeasureFilterSet, StatusEventFilterSet
+from measures import feed, reports, search
+from measures.filters import (
+    RELEVANCE,
+    FundingLineFilterSet,
+    MeasureFilterSet,
+    MeasureOrderingFilter,
+    StatusEventFilterSet,
+)
 from measures.models import ANYWHERE, FundingLine, Measure, Place, StatusEvent
 from measures.representation import (
     ETAG_COLUMNS,
@@ -150,11 +161,12 @@ class MeasureViewSet(TrackerViewSet):
     queryset = Measure.objects.for_api()
     serializer_class = MeasureSerializer
     filterset_class = MeasureFilterSet
+    filter_backends = [TrackerFilterBackend, MeasureOrderingFilter]
     pagination_class = MeasurePagination
     lookup_field = "slug"
     lookup_value_regex = SLUG_LOOKUP
     ordering = ("slug",)
-    ordering_fields = ("slug", "title", "updated_at", "created_at")
+    ordering_fields = ("slug", "title", "updated_at", "created_at", RELEVANCE)
     extra_query_parameters = frozenset({"as_of", "known_at", *PLACE_PARAMETERS})
     csv_filename = "measures.csv"
 
@@ -192,6 +204,9 @@ class MeasureViewSet(TrackerViewSet):
         if is_csv_request(request):
             return self.csv_export(queryset)
         columns = row_columns(time_travel=True)
+        if search.RANK in queryset.query.annotations:
+            # A page ordered by relevance ends at a rank: the cursor holds it.
+            columns += (search.RANK,)
         page = self.paginate_queryset(queryset.values(*columns)) or []
         represent = MeasureRepresentation(request, on=getattr(request, "as_of", None))
         return self.get_paginated_response([represent(row) for row in page])

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import base64
 import binascii
+import copy
 import json
+import math
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -102,7 +104,7 @@ class TrackerCursorPagination(CursorPagination):
         self.page_size = self.get_page_size(request)
         self.base_url = request.build_absolute_uri()
         self.columns = self.get_ordering(request, queryset, view)
-        self.fields = [self.field_of(queryset.model, term) for term in self.columns]
+        self.fields = [self.field_of(queryset, term) for term in self.columns]
         self.keyset = self.decode_cursor(request)
         going_back = self.keyset is not None and self.keyset.reverse
         ordering = reversed_ordering(self.columns) if going_back else self.columns
@@ -124,7 +126,7 @@ class TrackerCursorPagination(CursorPagination):
         has every row), as a paged list would: the parameters are documented for both."""
         self.get_page_size(request)
         columns = self.get_ordering(request, queryset, view)
-        self.fields = [self.field_of(queryset.model, term) for term in columns]
+        self.fields = [self.field_of(queryset, term) for term in columns]
         self.decode_cursor(request)
 
     def get_paginated_response_schema(self, schema: dict[str, Any]) -> dict[str, Any]:
@@ -144,9 +146,19 @@ class TrackerCursorPagination(CursorPagination):
         }
 
     @staticmethod
-    def field_of(model: type[models.Model], term: str) -> models.Field[Any, Any]:
+    def field_of(queryset: Any, term: str) -> models.Field[Any, Any]:
+        """The field of an ordering column; for a computed one (a search's ``rank``), a
+        field of its type under its name."""
         name = term.removeprefix("-")
-        return model._meta.pk if name == "pk" else model._meta.get_field(name)  # type: ignore[return-value]
+        model = queryset.model
+        if name == "pk":
+            return model._meta.pk
+        annotation = queryset.query.annotations.get(name)
+        if annotation is not None:
+            field = copy.copy(annotation.output_field)
+            field.set_attributes_from_name(name)
+            return field
+        return model._meta.get_field(name)
 
     def position_of(self, row: models.Model) -> tuple[Any, ...]:
         return tuple(getattr(row, field.attname) for field in self.fields)
@@ -225,6 +237,10 @@ class TrackerCursorPagination(CursorPagination):
         if isinstance(field, models.IntegerField):
             if type(value) is not int or not -(2**63) <= value < 2**63:
                 raise ValueError("not a 64-bit whole number")
+        elif isinstance(field, models.FloatField):
+            # Written as text, the shortest that reads back as the same double.
+            if type(value) is not float or not math.isfinite(value):
+                raise ValueError("not a finite number")
         elif isinstance(value, int | float):
             raise ValueError("a number where the column is not one")
         return value

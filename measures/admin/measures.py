@@ -23,6 +23,7 @@ from measures.choices import Axis, Confidence, FundingPhase, Stage, Verdict
 from measures.forms import MeasureAdminForm, RecordEventForm
 from measures.models import FundingLine, Measure, MeasureProvision, StatusEvent
 from measures.resources import MeasureResource
+from measures.search import search_measures
 from measures.services import (
     measure_create,
     measure_update,
@@ -99,7 +100,12 @@ class MeasureAdmin(ServiceAdminMixin, SpreadsheetAdmin):
         "category",
         ("lead_organisation", admin.RelatedOnlyFieldListFilter),
     ]
-    search_fields = ["title", "slug", "summary", "legal_vehicle", "category"]
+    # What the search reads; the search itself is the API's (``get_search_results``).
+    search_fields = ["title", "summary", "legal_vehicle", "category"]
+    search_help_text = (
+        "Finds other forms of a word (knife: knives), the start of the last word (kni) and "
+        'small typos (zombei). "A phrase", OR and -word work as in a web search.'
+    )
     autocomplete_fields = ["strategy", "lead_organisation"]
     ordering = ["strategy__title", "title"]
     list_per_page = 50
@@ -161,6 +167,14 @@ class MeasureAdmin(ServiceAdminMixin, SpreadsheetAdmin):
                 lines, output_field=DecimalField(max_digits=18, decimal_places=2)
             )
         return queryset.with_current_status().with_overdue(None, "stage_then").annotate(**totals)
+
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet[Any], search_term: str
+    ) -> tuple[QuerySet[Any], bool]:
+        # The same search as the API's ``q``, so that both find the same measures.
+        if not search_term.strip():
+            return queryset, False
+        return search_measures(queryset, search_term), False
 
     def changelist_view(self, request: HttpRequest, extra_context: Any = None) -> HttpResponse:
         # The list filters on the cached status: bring any expired cache up to date first
