@@ -57,16 +57,92 @@ def stage_periods(
     return periods
 
 
+# A label's width is estimated from its length: the picture is drawn on the server, which
+# cannot measure text. An average character of the 12 px system font is about 6.5 px wide;
+# 7 px keeps a margin.
+CHARACTER_WIDTH = 7.0
+LABEL_GAP = 8.0
+# A label's text starts this far right of its marker's leader.
+LABEL_OFFSET = 3.0
+
+
+@dataclass(frozen=True)
+class LabelPlacement:
+    """Where a marker's label goes: ``marker`` is the marker's x, the text spans ``start`` to
+    ``end``, in ``lane`` (0 nearest the band); a leader joins the marker to its text."""
+
+    marker: float
+    start: float
+    end: float
+    lane: int
+
+
+def label_lanes(
+    markers: Sequence[float],
+    widths: Sequence[float],
+    *,
+    left: float,
+    right: float,
+    gap: float = LABEL_GAP,
+) -> list[LabelPlacement]:
+    """Place one label per marker so that no two labels overlap: each text starts just right
+    of its marker (or ends at the right edge when it would run past it) and goes in the
+    first lane where it keeps ``gap`` from every other text and leader. The markers are
+    taken right to left, so that a leader, drawn down through the lanes above its label,
+    passes only texts that start to its right: it crosses none, but where a label had to
+    be pushed left by the right edge. Placements are returned in the order given."""
+    # Per lane, the spans taken by texts and by the leaders passing through it.
+    taken: list[list[tuple[float, float]]] = []
+
+    def free(lane: int, start: float, end: float) -> bool:
+        return all(end + gap <= a or b + gap <= start for a, b in taken[lane])
+
+    def leader_clear(lane: int, marker: float) -> bool:
+        return all(not (a < marker < b) for above in range(lane) for a, b in taken[above])
+
+    placements: dict[int, LabelPlacement] = {}
+    order = sorted(range(len(markers)), key=lambda index: markers[index], reverse=True)
+    for index in order:
+        marker, width = markers[index], widths[index]
+        start = max(left, min(marker + LABEL_OFFSET, right - width))
+        end = start + width
+        lane = 0
+        # A new, empty lane always takes the label: the loop ends.
+        while lane < len(taken) and not (free(lane, start, end) and leader_clear(lane, marker)):
+            lane += 1
+        if lane == len(taken):
+            taken.append([])
+        taken[lane].append((start, end))
+        for above in range(lane):
+            taken[above].append((marker, marker))
+        placements[index] = LabelPlacement(marker, start, end, lane)
+    return [placements[index] for index in range(len(markers))]
+
+
+def year_ticks(first: datetime.date, last: datetime.date) -> list[datetime.date]:
+    """1 January of the years between ``first`` and ``last``, every year or, over a long
+    span, every 2, 5 or 10 years, so that about a dozen ticks at most are drawn."""
+    years = last.year - first.year + 1
+    step = next(step for step in (1, 2, 5, 10, 20, 50) if years / step <= 12)
+    start = first.year + 1 if (first.month, first.day) != (1, 1) else first.year
+    start += -start % step
+    return [datetime.date(year, 1, 1) for year in range(start, last.year + 1, step)]
+
+
 def stage_timeline_svg(
-    changes: Sequence[tuple[datetime.date, str]], *, until: datetime.date, width: int = 760
+    changes: Sequence[tuple[datetime.date, str]], *, until: datetime.date, width: int = 960
 ) -> SafeString:
-    """A horizontal band coloured by stage over time, with a label and date per change."""
+    """A horizontal band coloured by stage over time, with a year axis above it and, below
+    it, a label and date per change, set in lanes so that no two labels overlap and no
+    leader crosses a label. The picture scales to the width of its box (``viewBox``)."""
     if not changes:
         return format_html('<p class="help">{}</p>', "No stage recorded yet.")
     periods = stage_periods(changes, until)
-    first, last = periods[0].start, until
+    first, last = periods[0].start, max(until, periods[-1].end)
     span = max((last - first).days, 1)
-    left, right, band_y, band_h = 10, width - 10, 20, 26
+    left, right, axis_y, band_h = 8.0, width - 8.0, 22, 26
+    band_y = axis_y
+    lanes_y, lane_h = band_y + band_h + 24, 18
 
     def x(day: datetime.date) -> float:
         return left + (right - left) * (day - first).days / span
@@ -88,33 +164,64 @@ def stage_timeline_svg(
             for p in periods
         ),
     )
-    # Labels alternate above and below the band so that close changes stay readable.
-    labels = format_html_join(
+    ticks = format_html_join(
         "",
-        '<line x1="{x}" x2="{x}" y1="{y1}" y2="{y2}" stroke="#333"/>'
-        '<text x="{x}" y="{ty}" style="{font}">{label} · {day}</text>',
+        '<line x1="{x}" x2="{x}" y1="{y1}" y2="{y2}" stroke="#666"/>'
+        '<text x="{tx}" y="{ty}" text-anchor="middle" style="{font}">{year}</text>',
         (
             {
-                "x": f"{x(p.start):.1f}",
-                "y1": band_y - 4 if n % 2 == 0 else band_y + band_h,
-                "y2": band_y if n % 2 == 0 else band_y + band_h + 4,
-                "ty": 14 if n % 2 == 0 else band_y + band_h + 16,
+                "x": f"{x(day):.1f}",
+                "tx": f"{min(max(x(day), left + 14), right - 14):.1f}",
+                "y1": axis_y - 5,
+                "y2": axis_y,
+                "ty": axis_y - 8,
                 "font": FONT,
-                "label": Stage(p.stage).label,
-                "day": p.start.strftime("%d %b %Y"),
+                "year": day.year,
             }
-            for n, p in enumerate(periods)
+            for day in year_ticks(first, last)
         ),
     )
+    texts = [f"{Stage(p.stage).label} · {p.start.strftime('%d %b %Y')}" for p in periods]
+    placements = label_lanes(
+        [x(p.start) for p in periods],
+        [len(text) * CHARACTER_WIDTH for text in texts],
+        left=left,
+        right=right,
+    )
+    labels = format_html_join(
+        "",
+        '<line class="leader" x1="{x}" x2="{x}" y1="{y1}" y2="{y2}" stroke="#666"/>'
+        '<circle class="marker" cx="{x}" cy="{y1}" r="2.5" fill="#333"/>'
+        '<text x="{tx}" y="{ty}" style="{font}">{text}</text>',
+        (
+            {
+                "x": f"{place.marker:.1f}",
+                "y1": band_y + band_h,
+                "y2": lanes_y + place.lane * lane_h - 11,
+                "tx": f"{place.start:.1f}",
+                "ty": lanes_y + place.lane * lane_h,
+                "font": FONT,
+                "text": text,
+            }
+            for place, text in zip(placements, texts, strict=True)
+        ),
+    )
+    height = lanes_y + max(place.lane for place in placements) * lane_h + 8
     return format_html(
         '<svg xmlns="http://www.w3.org/2000/svg" role="img" aria-label="{}" width="{}" height="{}" '
-        'viewBox="0 0 {} {}" class="stage-timeline">{}{}</svg>',
+        'viewBox="0 0 {} {}" class="stage-timeline">{}<g class="axis">'
+        '<line x1="{}" x2="{}" y1="{}" y2="{}" stroke="#666"/>{}</g>{}</svg>',
         "Stage timeline",
-        width + 160,
-        band_y + band_h + 24,
-        width + 160,
-        band_y + band_h + 24,
+        width,
+        height,
+        width,
+        height,
         rects,
+        left,
+        right,
+        axis_y,
+        axis_y,
+        ticks,
         labels,
     )
 

@@ -14,11 +14,17 @@ from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
 from import_export.admin import ImportExportModelAdmin
 from import_export.formats import base_formats
+from import_export.results import Result, RowResult
 
 from config.api.csv_export import neutralised_row
 from strategy import services
 from strategy.models import Organisation, Source, Strategy
 from strategy.resources import SourceResource
+
+# The tracker's name on every admin page, in place of "Django administration".
+admin.site.site_header = "Policy Measure Tracker"
+admin.site.site_title = "Policy Measure Tracker"
+admin.site.index_title = "Researcher admin"
 
 
 class ServiceAdminMixin:
@@ -79,11 +85,45 @@ class NeutralisedXLSX(NeutralisedExport, base_formats.XLSX):
     pass
 
 
+def import_preview_rows(result: Result) -> list[dict[str, Any]]:
+    """Every row of an import's preview, in file order, with its values in the columns'
+    order and its errors in words (``column: message``); django-import-export's own
+    preview lists only the invalid rows when there are any."""
+    invalid = {row.number: row for row in result.invalid_rows}
+    rows = []
+    for number, row in enumerate(result.rows, start=1):
+        errors: list[str] = []
+        values: Any = row.diff or []
+        if row.import_type == RowResult.IMPORT_TYPE_INVALID and number in invalid:
+            values = invalid[number].values
+            errors = [
+                f"{column}: {message}"
+                for column, messages in invalid[number].field_specific_errors.items()
+                for message in messages
+            ] + list(invalid[number].non_field_specific_errors)
+        elif row.import_type == RowResult.IMPORT_TYPE_ERROR:
+            failed = (row.errors[0].row or {}) if row.errors else {}
+            values = [failed.get(column, "") for column in result.diff_headers]
+            errors = [str(error.error) for error in row.errors]
+        rows.append(
+            {"number": number, "import_type": row.import_type, "values": values, "errors": errors}
+        )
+    return rows
+
+
 class SpreadsheetAdmin(ImportExportModelAdmin):
-    """Import and export as CSV or XLSX; exported cells are never formulas."""
+    """Import and export as CSV or XLSX; exported cells are never formulas. The import's
+    preview shows every row, each with its errors written out beside it."""
 
     import_formats = [base_formats.CSV, base_formats.XLSX]
     export_formats = [NeutralisedCSV, NeutralisedXLSX]
+
+    def import_action(self, request: HttpRequest, **kwargs: Any) -> HttpResponse:
+        response = super().import_action(request, **kwargs)
+        result = (getattr(response, "context_data", None) or {}).get("result")
+        if result is not None:
+            response.context_data["preview_rows"] = import_preview_rows(result)
+        return response
 
 
 @admin.register(Organisation)

@@ -8,6 +8,9 @@ from typing import Any
 from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.html import format_html
 
 from measures.models import EventCitation, StatusEvent
 
@@ -37,12 +40,11 @@ EVENT_FIELDS: tuple[str, ...] = tuple(
 @admin.register(StatusEvent)
 class StatusEventAdmin(admin.ModelAdmin):
     list_display = [
-        "effective_on",
+        "effective",
         "measure",
         "axis",
         "value_label",
-        "recorded_at",
-        "recorded_by",
+        "recorded",
         "corrected",
     ]
     list_filter = ["axis", "value", "effective_on", "recorded_at"]
@@ -55,6 +57,16 @@ class StatusEventAdmin(admin.ModelAdmin):
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[StatusEvent]:
         return super().get_queryset(request).for_api()  # type: ignore[attr-defined]
+
+    @admin.display(description="Effective", ordering="effective_on")
+    def effective(self, event: StatusEvent) -> str:
+        return event.effective_on_label
+
+    @admin.display(description="Recorded", ordering="recorded_at")
+    def recorded(self, event: StatusEvent) -> str:
+        when = date_format(timezone.localtime(event.recorded_at), "j M Y H:i")
+        who = event.recorded_by.get_username() if event.recorded_by else "seed data"
+        return format_html("{}<br>{}", when, who)
 
     @admin.display(description="Value")
     def value_label(self, event: StatusEvent) -> str:

@@ -8,6 +8,8 @@ from typing import Any
 from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.utils.formats import date_format
+from django.utils.html import format_html
 
 from measures.charts import format_money
 from measures.models import FundingLine
@@ -19,17 +21,16 @@ from strategy.admin import ServiceAdminMixin, SpreadsheetAdmin
 @admin.register(FundingLine)
 class FundingLineAdmin(ServiceAdminMixin, SpreadsheetAdmin):
     resource_classes = [FundingLineResource]
+    # Short headers, funder and recipient in one column and no strategy column (it is a
+    # filter), so that the list fits a 1366 px screen beside the navigation and the filters.
     list_display = [
         "title",
         "amount_shown",
         "phase",
-        "announced_on",
-        "period_label",
+        "announced",
         "measure",
-        "strategy",
-        "novelty",
-        "funder",
-        "recipient",
+        "novelty_shown",
+        "who",
     ]
     list_filter = ["phase", "novelty", "is_ceiling", "strategy", "currency"]
     search_fields = ["title", "notes", "measure__title", "quote"]
@@ -77,6 +78,24 @@ class FundingLineAdmin(ServiceAdminMixin, SpreadsheetAdmin):
     def amount_shown(self, line: FundingLine) -> str:
         shown = format_money(line.amount, line.currency, exact=True)
         return f"up to {shown}" if line.is_ceiling else shown
+
+    @admin.display(description="Announced", ordering="announced_on")
+    def announced(self, line: FundingLine) -> str:
+        # The date on one line, the period it covers below it in words.
+        day = date_format(line.announced_on, "j M Y") if line.announced_on else "-"
+        if not line.period_label:
+            return format_html('<span class="nowrap">{}</span>', day)
+        return format_html(
+            '<span class="nowrap">{}</span><br><span class="help">{}</span>', day, line.period_label
+        )
+
+    @admin.display(description="New?", ordering="novelty")
+    def novelty_shown(self, line: FundingLine) -> str:
+        return line.get_novelty_display()
+
+    @admin.display(description="From → to")
+    def who(self, line: FundingLine) -> str:
+        return f"{line.funder or '-'} → {line.recipient or '-'}"
 
     def create_with(self, request: HttpRequest, fields: Mapping[str, Any]) -> FundingLine:
         return funding_line_create(fields=fields, recorded_by=request.user)

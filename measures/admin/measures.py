@@ -15,6 +15,9 @@ from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.html import format_html_join
+from django.utils.safestring import mark_safe
 
 from legislation.queries import legislation_chain
 from legislation.services import measure_set_provisions
@@ -79,15 +82,16 @@ class MeasureAdmin(ServiceAdminMixin, SpreadsheetAdmin):
     form = MeasureAdminForm
     resource_classes = [MeasureResource]
     change_form_template = "admin/measures/measure/change_form.html"
+    # Short headers and no strategy column (it is a filter), so that the list fits a
+    # 1366 px screen beside the navigation and the filters.
     list_display = [
         "title",
-        "strategy",
         "stage_now",
         "verdict_now",
         "confidence_now",
-        "lead_organisation",
+        "lead",
         "money_per_phase",
-        "target_on",
+        "target",
         "overdue",
     ]
     list_filter = [
@@ -194,14 +198,23 @@ class MeasureAdmin(ServiceAdminMixin, SpreadsheetAdmin):
     def confidence_now(self, measure: Any) -> str:
         return Confidence(measure.confidence_then).label if measure.confidence_then else "-"
 
+    @admin.display(description="Lead", ordering="lead_organisation__name")
+    def lead(self, measure: Measure) -> str:
+        return measure.lead_organisation.name if measure.lead_organisation else "-"
+
     @admin.display(description="Money", ordering=None)
     def money_per_phase(self, measure: Any) -> str:
+        # One phase a line, so that the column stays narrow.
         parts = [
-            f"{FundingPhase(phase).label} {format_money(getattr(measure, f'money_{phase}', None))}"
+            (FundingPhase(phase).label, format_money(getattr(measure, f"money_{phase}", None)))
             for phase in PHASES_SHOWN
             if getattr(measure, f"money_{phase}", None) is not None
         ]
-        return " · ".join(parts) or "-"
+        return format_html_join(mark_safe("<br>"), "{} {}", parts) or "-"
+
+    @admin.display(description="Target", ordering="target_on")
+    def target(self, measure: Measure) -> str:
+        return date_format(measure.target_on, "j M Y") if measure.target_on else "-"
 
     @admin.display(description="Overdue", boolean=True, ordering="is_overdue")
     def overdue(self, measure: Any) -> bool:
