@@ -162,9 +162,11 @@ class StatusEventFilterSet(django_filters.FilterSet):
         choices=choices.Axis.choices, help_text="Only events on these axes."
     )
     current = StrictBooleanFilter(
-        field_name="superseded_by",
-        lookup_expr="isnull",
-        help_text="true: only events not corrected since; false: only corrected ones.",
+        method="filter_current",
+        help_text=(
+            "true: only the events that stand (not corrected or retracted since, and not "
+            "retractions); false: only the others."
+        ),
     )
     effective_after = ISODateFilter(
         field_name="effective_on", lookup_expr="gte", help_text="Became true on or after this date."
@@ -178,6 +180,14 @@ class StatusEventFilterSet(django_filters.FilterSet):
     class Meta:
         model = StatusEvent
         fields: list[str] = []
+
+    def filter_current(
+        self, queryset: QuerySet[StatusEvent], name: str, value: bool | None
+    ) -> QuerySet[StatusEvent]:
+        if value is None:
+            return queryset
+        standing = queryset.standing()  # type: ignore[attr-defined]
+        return standing if value else queryset.exclude(pk__in=standing.values("pk"))
 
 
 class FundingLineFilterSet(django_filters.FilterSet):

@@ -176,9 +176,11 @@ class RecordEventForm(forms.Form):
     def __init__(self, *args: Any, measure: Measure, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.measure = measure
-        self.fields["supersedes"].queryset = StatusEvent.objects.filter(  # type: ignore[attr-defined]
-            measure=measure, superseded_by__isnull=True
-        ).order_by("-effective_on", "-recorded_at")
+        self.fields["supersedes"].queryset = (  # type: ignore[attr-defined]
+            StatusEvent.objects.filter(measure=measure)
+            .standing()
+            .order_by("-effective_on", "-recorded_at")
+        )
 
     @property
     def fieldsets(self) -> list[tuple[str, list[forms.BoundField]]]:
@@ -238,3 +240,41 @@ class RecordEventForm(forms.Form):
                 )
             )
         return result
+
+
+class RetractEventForm(forms.Form):
+    """Why a status event should not have been recorded, with evidence if there is any."""
+
+    rationale = forms.CharField(
+        label="Why it is retracted",
+        widget=forms.Textarea(attrs={"rows": 3, "cols": 80}),
+        help_text="E.g. “Recorded against the wrong measure: this Royal Assent is the Act's other measure.”",
+    )
+    source = forms.ModelChoiceField(
+        queryset=Source.objects.all(),
+        required=False,
+        widget=AutocompleteSelect(EventCitation._meta.get_field("source"), admin.site),
+        help_text="Optional: a source that shows the event was wrong.",
+    )
+    quote = forms.CharField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2, "cols": 80}),
+        help_text="The passage that shows it.",
+    )
+    locator = forms.CharField(
+        required=False, max_length=300, help_text="Or where in the source, e.g. “para. 4”."
+    )
+
+    def citations(self) -> list[CitationInput]:
+        data = self.cleaned_data
+        if not data.get("source"):
+            return []
+        return [CitationInput(source=data["source"], quote=data["quote"], locator=data["locator"])]
+
+    def add_service_errors(self, error: ValidationError) -> None:
+        """Show what ``status_event_retract`` refused: the citation's fields beside them, the
+        rest (the event was already corrected, a move left behind) above the form."""
+        for key, messages in error.message_dict.items():
+            field = key.rsplit(".", 1)[-1] if key.startswith("citations.") else key
+            for message in messages:
+                self.add_error(field if field in self.fields else None, message)

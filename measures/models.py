@@ -94,16 +94,23 @@ class StatusEventQuerySet(models.QuerySet["StatusEvent"]):
         return self.select_related("measure", "recorded_by").prefetch_related(
             models.Prefetch("citations", queryset=EventCitation.objects.select_related("source")),
             models.Prefetch(
-                "superseded_by", queryset=StatusEvent.objects.only("id", "supersedes_id")
+                "superseded_by",
+                queryset=StatusEvent.objects.only("id", "supersedes_id", "is_retraction"),
             ),
         )
 
+    def standing(self) -> StatusEventQuerySet:
+        """The events that say what happened: neither corrected nor retracted since, and
+        not retractions themselves (a retraction only withdraws the event it supersedes)."""
+        return self.filter(superseded_by__isnull=True, is_retraction=False)
+
     def known_at(self, instant: datetime.datetime | None) -> StatusEventQuerySet:
-        """The events the database held at ``instant``, less those corrected by then."""
+        """The events standing at ``instant``: those the database held then, less those
+        corrected or retracted by then (``standing`` as it was at that instant)."""
         if instant is None:
-            return self.filter(superseded_by__isnull=True)
+            return self.standing()
         corrected = StatusEvent.objects.filter(supersedes=OuterRef("pk"), recorded_at__lte=instant)
-        return self.filter(recorded_at__lte=instant).exclude(Exists(corrected))
+        return self.filter(recorded_at__lte=instant, is_retraction=False).exclude(Exists(corrected))
 
     def in_effect(
         self, on: datetime.date, *, extent: str | None = None, area: str | None = None
@@ -529,6 +536,16 @@ class StatusEvent(models.Model):
         verbose_name="corrects",
         help_text="The earlier event of the same measure and axis that this one corrects.",
     )
+    is_retraction = models.BooleanField(
+        "retraction",
+        default=False,
+        db_default=False,
+        help_text=(
+            "This event withdraws the event it supersedes, which should not have been "
+            "recorded (e.g. it named the wrong measure), and says nothing else: its axis, "
+            "value, dates and place repeat the withdrawn event's."
+        ),
+    )
 
     change_xid = change_xid_field()
 
@@ -554,6 +571,11 @@ class StatusEvent(models.Model):
             models.CheckConstraint(
                 condition=Q(supersedes__isnull=True) | ~Q(supersedes=F("id")),
                 name="measures_statusevent_not_self_superseding",
+            ),
+            models.CheckConstraint(
+                condition=Q(is_retraction=False) | Q(supersedes__isnull=False),
+                name="measures_statusevent_retraction_withdraws_an_event",
+                violation_error_message="A retraction names the event it withdraws.",
             ),
             models.CheckConstraint(
                 condition=Q(effective_on_precision__in=DatePrecision.values),
@@ -596,7 +618,8 @@ class StatusEvent(models.Model):
         triggers = [stamp_change_xid(pgtrigger.Insert), append_only()]
 
     def __str__(self) -> str:
-        return f"{self.get_axis_display()} → {self.value} on {self.effective_on}"
+        said = f"{self.get_axis_display()} → {self.value} on {self.effective_on}"
+        return f"Retraction of “{said}”" if self.is_retraction else said
 
     def clean(self) -> None:
         errors: dict[str, str] = {}
@@ -618,8 +641,18 @@ class StatusEvent(models.Model):
                 errors["supersedes"] = "That event belongs to another measure."
             elif corrected.axis != self.axis:
                 errors["supersedes"] = f"A correction of a {corrected.axis} event must be one too."
+            elif corrected.is_retraction and self.is_retraction:
+                errors["supersedes"] = (
+                    "That event is a retraction; to restore what it withdrew, record it again."
+                )
         if errors:
             raise ValidationError(errors)
+
+    @property
+    def stands(self) -> bool:
+        """Whether it says what happened, as ``StatusEventQuerySet.standing`` has it; read
+        from the prefetched ``superseded_by`` (``for_api``)."""
+        return not self.is_retraction and not self.superseded_by.all()
 
     @property
     def effective_on_label(self) -> str:

@@ -113,7 +113,8 @@ def strategy_diff(
     order = ("effective_on", "recorded_at", "id")
     between = (
         StatusEvent.objects.for_api()
-        .filter(effective_on__gt=earlier, effective_on__lte=later, superseded_by__isnull=True)
+        .standing()
+        .filter(effective_on__gt=earlier, effective_on__lte=later)
         .order_by(*(order if start <= end else (f"-{term}" for term in order)))
     )
     measures = (

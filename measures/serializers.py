@@ -98,7 +98,7 @@ class StatusEventSerializer(serializers.ModelSerializer):
         help_text="Who recorded it; null for seed data.",
     )
     superseded_by = serializers.SerializerMethodField(
-        help_text="The id of the event that corrects this one, if any."
+        help_text="The id of the event that corrects or retracts this one, if any."
     )
     citations = EventCitationSerializer(many=True, read_only=True)
 
@@ -119,6 +119,7 @@ class StatusEventSerializer(serializers.ModelSerializer):
             "rationale",
             "supersedes",
             "superseded_by",
+            "is_retraction",
             "citations",
         ]
         read_only_fields = fields
@@ -194,6 +195,17 @@ class StatusEventWriteSerializer(serializers.Serializer):
         help_text="Id of the earlier event of this measure and axis that this event corrects.",
     )
     citations = EventCitationWriteSerializer(many=True, allow_empty=False, max_length=50)  # type: ignore[call-arg]
+
+
+@extend_schema_serializer(component_name="StatusEventRetraction")
+class StatusEventRetractionSerializer(serializers.Serializer):
+    """Why an event is withdrawn, with any evidence for that."""
+
+    rationale = StrictCharField(
+        max_length=10_000,
+        help_text="Why the event should not have been recorded, e.g. “It is another measure's Royal Assent.”",
+    )
+    citations = EventCitationWriteSerializer(many=True, required=False, default=list, max_length=50)  # type: ignore[call-arg]
 
 
 class FundingLineSerializer(TrackerModelSerializer):

@@ -96,7 +96,7 @@ def _same_scope_or_unscoped(extent: Sequence[str], area: str) -> Q:
 def _check_stage_sequence(
     measure: Measure,
     *,
-    new_value: str,
+    new_value: str | None,
     effective_on: datetime.date,
     extent: Sequence[str],
     area: str,
@@ -107,17 +107,19 @@ def _check_stage_sequence(
     or a correction changes the moves on both sides of it. The sequence is that of the
     event's own scope (the same nations and area) with the events not limited to any: a
     commencement in Scotland and a later one in England and Wales are each a move from
-    “enacted”."""
+    “enacted”. With no ``new_value``, ``replaces`` is only withdrawn (a retraction)."""
     history = list(
-        StatusEvent.objects.filter(measure=measure, axis=Axis.STAGE, superseded_by__isnull=True)
+        StatusEvent.objects.filter(measure=measure, axis=Axis.STAGE)
+        .standing()
         .filter(_same_scope_or_unscoped(extent, area))
         .exclude(pk__in=[replaces] if replaces else [])
         .order_by("effective_on", "recorded_at", "id")
         .values_list("effective_on", "value")
     )
-    # Recorded last, the new event comes after every event of the same day.
-    position = sum(1 for day, _ in history if day <= effective_on)
-    history.insert(position, (effective_on, new_value))
+    if new_value is not None:
+        # Recorded last, the new event comes after every event of the same day.
+        position = sum(1 for day, _ in history if day <= effective_on)
+        history.insert(position, (effective_on, new_value))
     previous: str | None = None
     for day, value in history:
         if not stage_move_allowed(previous, value):
@@ -143,7 +145,7 @@ def _refresh_cached_status(measure: Measure) -> None:
     anywhere, with the day until which that holds (the next future-dated event, or the day
     after an event's end), and raise its version."""
     today = timezone.localdate()
-    live = StatusEvent.objects.filter(measure=measure, superseded_by__isnull=True)
+    live = StatusEvent.objects.filter(measure=measure).standing()
     changes: dict[str, Any] = {}
     for axis in Axis.values:
         latest = (
@@ -199,9 +201,10 @@ def measure_lock(*, measure: Measure, expected_version: int | None = None) -> Me
 
 def _event_errors(event: StatusEvent, citations: Sequence[EventCitation]) -> dict[str, list[str]]:
     """Everything wrong with ``event`` and its citations, the citations' errors under
-    ``citations.<index>.<field>``."""
+    ``citations.<index>.<field>``. A retraction may cite nothing: what it says is that the
+    withdrawn event had no ground."""
     errors: dict[str, list[str]] = {}
-    if not citations:
+    if not citations and not event.is_retraction:
         errors["citations"] = ["Cite at least one source."]
     try:
         event.full_clean(exclude=["recorded_at"])
@@ -290,6 +293,66 @@ def status_event_record(
         )
     event.refresh_from_db(fields=["recorded_at"])
     return event
+
+
+def status_event_retract(
+    *,
+    event: StatusEvent,
+    rationale: str,
+    citations: Sequence[CitationInput] = (),
+    recorded_by: AbstractBaseUser | AnonymousUser | None = None,
+    expected_version: int | None = None,
+) -> StatusEvent:
+    """Withdraw ``event``, which should not have been recorded: record a retraction that
+    supersedes it, saying why (and citing evidence, if there is any). Both stay in the
+    history; from now on neither counts, and ``known_at`` an earlier instant still finds
+    the withdrawn event. Refused like a correction: an event already corrected or
+    retracted, a move the remaining stages would not allow, a stale ``expected_version``.
+    Returns the retraction with its measure as it now stands."""
+    with transaction.atomic():
+        locked = measure_lock(measure=event.measure, expected_version=expected_version)
+        retraction = StatusEvent(
+            measure=locked,
+            axis=event.axis,
+            value=event.value,
+            effective_on=event.effective_on,
+            effective_on_precision=event.effective_on_precision,
+            extent=event.extent,
+            area=event.area,
+            ends_on=event.ends_on,
+            rationale=rationale.strip(),
+            recorded_by=_user_or_none(recorded_by),
+            supersedes=event,
+            is_retraction=True,
+        )
+        rows = [
+            EventCitation(
+                source=citation.source,
+                quote=citation.quote.strip(),
+                locator=citation.locator.strip(),
+            )
+            for citation in citations
+        ]
+        errors = _event_errors(retraction, rows)
+        if errors:
+            raise ValidationError(errors)
+        if event.axis == Axis.STAGE:
+            _check_stage_sequence(
+                locked,
+                new_value=None,
+                effective_on=event.effective_on,
+                extent=event.extent,
+                area=event.area,
+                replaces=event.pk,
+            )
+        retraction.save()
+        for row in rows:
+            row.event = retraction
+            row.save()
+        _refresh_cached_status(locked)
+        record_change(ChangeKind.STATUS_EVENT_RETRACTED, retraction, measure=locked)
+    retraction.refresh_from_db(fields=["recorded_at"])
+    return retraction
 
 
 def measure_create(*, fields: Mapping[str, Any]) -> Measure:

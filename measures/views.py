@@ -61,6 +61,7 @@ from measures.serializers import (
     ChangeFeedPageSerializer,
     FundingLineSerializer,
     MeasureWriteSerializer,
+    StatusEventRetractionSerializer,
     StatusEventSerializer,
     StatusEventWriteSerializer,
     StrategyDiffSerializer,
@@ -74,6 +75,7 @@ from measures.services import (
     measure_create,
     measure_update,
     status_event_record,
+    status_event_retract,
 )
 from strategy.models import Strategy
 
@@ -358,12 +360,51 @@ class MeasureEventViewSet(TrackerViewSet):
                 )
         except StaleVersionError as error:
             raise PreconditionFailed(str(error)) from error
+        return self.recorded(event)
+
+    @extend_schema(
+        summary="Retract a status event",
+        request=StatusEventRetractionSerializer,
+        responses={201: StatusEventSerializer},
+        parameters=[IF_MATCH],
+        description=(
+            "Withdraw an event that should not have been recorded (for example, it named the "
+            "wrong measure): records a retraction (`is_retraction: true`) that supersedes it. "
+            "Both stay in the history and `known_at` an earlier instant still finds the "
+            "withdrawn event; from now on neither counts towards the measure's status. An "
+            "event already corrected or retracted cannot be retracted, nor a stage event "
+            "whose removal leaves a move the lifecycle does not allow. To replace an event "
+            "with the right one, correct it instead (`supersedes`). `If-Match` takes the "
+            "measure's ETag."
+        ),
+    )
+    @action(detail=True, methods=["post"], url_path="retract")
+    def retract(self, request: Request, measure_slug: str, pk: str) -> Response:
+        event = self.get_object()
+        serializer = StatusEventRetractionSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        try:
+            with service_errors(serializer):
+                retraction = status_event_retract(
+                    event=event,
+                    rationale=data["rationale"],
+                    citations=[CitationInput(**citation) for citation in data["citations"]],
+                    recorded_by=request.user,
+                    expected_version=expected_version(request, self.measure()),
+                )
+        except StaleVersionError as error:
+            raise PreconditionFailed(str(error)) from error
+        return self.recorded(retraction)
+
+    def recorded(self, event: StatusEvent) -> Response:
+        """201 with the new event as a GET of its URL shows it, its URL and its ETag."""
         fresh = self.get_queryset().get(pk=event.pk)
         body = StatusEventSerializer(fresh, context=self.get_serializer_context()).data
         location = reverse(
             "measure-event-detail",
-            kwargs={"measure_slug": measure.slug, "pk": event.pk},
-            request=request,
+            kwargs={"measure_slug": self.measure().slug, "pk": event.pk},
+            request=self.request,
         )
         headers = {"Location": location, "ETag": representation_etag(body)}
         return Response(body, status=status.HTTP_201_CREATED, headers=headers)

@@ -17,6 +17,7 @@ class ChangeKind(models.TextChoices):
 
     STATUS_EVENT_RECORDED = "status_event.recorded", "A status event was recorded"
     STATUS_EVENT_CORRECTED = "status_event.corrected", "A status event was corrected"
+    STATUS_EVENT_RETRACTED = "status_event.retracted", "A status event was retracted"
     MEASURE_CREATED = "measure.created", "A measure was created"
     MEASURE_CHANGED = "measure.changed", "A measure's description was changed"
     FUNDING_LINE_ADDED = "funding_line.added", "A funding line was added"

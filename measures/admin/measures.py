@@ -23,7 +23,7 @@ from legislation.queries import legislation_chain
 from legislation.services import measure_set_provisions
 from measures.charts import format_money, stage_timeline_svg
 from measures.choices import Axis, Confidence, FundingPhase, Stage, Verdict
-from measures.forms import MeasureAdminForm, RecordEventForm
+from measures.forms import MeasureAdminForm, RecordEventForm, RetractEventForm
 from measures.models import FundingLine, Measure, MeasureProvision, StatusEvent
 from measures.resources import MeasureResource
 from measures.search import search_measures
@@ -32,6 +32,7 @@ from measures.services import (
     measure_update,
     refresh_expired_statuses,
     status_event_record,
+    status_event_retract,
 )
 from strategy.admin import ServiceAdminMixin, SpreadsheetAdmin
 
@@ -240,6 +241,11 @@ class MeasureAdmin(ServiceAdminMixin, SpreadsheetAdmin):
                 self.admin_site.admin_view(self.record_event_view),
                 name="measures_measure_record_event",
             ),
+            path(
+                "<path:object_id>/events/<int:event_id>/retract/",
+                self.admin_site.admin_view(self.retract_event_view),
+                name="measures_measure_retract_event",
+            ),
             *super().get_urls(),
         ]
 
@@ -255,9 +261,7 @@ class MeasureAdmin(ServiceAdminMixin, SpreadsheetAdmin):
         if measure is not None:
             events = event_timeline(measure)
             stage_changes = sorted(
-                (e.effective_on, e.value)
-                for e in events
-                if e.axis == Axis.STAGE and not e.superseded_by.all()
+                (e.effective_on, e.value) for e in events if e.axis == Axis.STAGE and e.stands
             )
             context.update(
                 legislation=legislation_chain(measure),
@@ -331,3 +335,45 @@ class MeasureAdmin(ServiceAdminMixin, SpreadsheetAdmin):
             "has_view_permission": True,
         }
         return TemplateResponse(request, "admin/measures/measure/record_event.html", context)
+
+    def retract_event_view(
+        self, request: HttpRequest, object_id: str, event_id: int
+    ) -> HttpResponse:
+        measure = get_object_or_404(Measure.objects.select_related("strategy"), pk=object_id)
+        if not request.user.has_perm("measures.add_statusevent"):
+            raise PermissionDenied
+        event = get_object_or_404(StatusEvent.objects.for_api(), measure=measure, pk=event_id)
+        form = RetractEventForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                status_event_retract(
+                    event=event,
+                    rationale=form.cleaned_data["rationale"],
+                    citations=form.citations(),
+                    recorded_by=request.user,
+                )
+            except ValidationError as error:
+                form.add_service_errors(error)
+            else:
+                self.message_user(
+                    request,
+                    f"Event #{event.pk} retracted: {event.get_axis_display()} → "
+                    f"{event.value_label} on {event.effective_on_label} no longer counts.",
+                    messages.SUCCESS,
+                )
+                return HttpResponseRedirect(
+                    reverse("admin:measures_measure_change", args=[measure.pk])
+                )
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Retract an event of: {measure.title}",
+            "opts": self.model._meta,
+            "original": measure,
+            "measure": measure,
+            "event": event,
+            "form": form,
+            "media": self.media + form.media,
+            "is_popup": IS_POPUP_VAR in request.GET,
+            "has_view_permission": True,
+        }
+        return TemplateResponse(request, "admin/measures/measure/retract_event.html", context)

@@ -67,7 +67,7 @@ def choose_source(page: Page, field: str, text: str) -> None:
     page.locator(".select2-results__option", has_text=text).first.click()
 
 
-def test_researcher_records_and_corrects_a_stage_change(
+def test_researcher_records_corrects_and_retracts(
     browser: Browser,
     live_server: Any,
     seeded: None,
@@ -129,6 +129,30 @@ def test_researcher_records_and_corrects_a_stage_change(
     then = httpx.get(api, params={"known_at": before_correction.isoformat()}).json()
     assert then["stage"] == "in_development"
 
+    # A rating recorded against the wrong measure is retracted: it stays in the history,
+    # marked, and no longer counts.
+    confidence_before = now["confidence"]
+    page.click("a.record-event")
+    page.select_option("#id_change", "confidence:red")
+    page.fill("#id_effective_on", "2020-01-31")
+    page.fill("#id_rationale", "Delivery looked unlikely.")
+    choose_source(page, "source", "Amber Rudd unveils")
+    page.fill("#id_locator", "closing paragraph")
+    page.click("input[name=_record]")
+    expect(page.locator(".messagelist")).to_contain_text("Event recorded: Confidence → Red")
+    mistaken = page.locator("tr.event", has_text="Delivery looked unlikely.")
+    assert httpx.get(api).json()["confidence"] == "red"
+    mistaken.locator("a.retract-event").click()
+    expect(page.locator("h1")).to_contain_text("Retract an event of")
+    page.fill("#id_rationale", "That rating was for another measure.")
+    page.click("input[name=_retract]")
+    expect(page.locator(".messagelist")).to_contain_text("no longer counts")
+    expect(mistaken).to_contain_text("retracted by #")
+    expect(page.locator("tr.event.retraction")).to_contain_text("retracts #")
+    assert page.locator("tr.event.retraction a.retract-event").count() == 0
+    assert httpx.get(api).json()["confidence"] == confidence_before
+    page.screenshot(path=str(artifacts / "measure-after-retraction.png"), full_page=True)
+
     # A measure carried by law shows the chain, down to a pilot's area; one with money shows
     # its trail, a restated figure marked as the same money.
     orders = Measure.objects.get(slug="knife-crime-prevention-orders")
@@ -164,4 +188,5 @@ def test_researcher_records_and_corrects_a_stage_change(
 
     measure.refresh_from_db()
     assert measure.stage == "consultation"
-    assert measure.events.count() == seeded_events + 2  # the mistake, the correction
+    # The mistake and its correction, the wrong rating and its retraction.
+    assert measure.events.count() == seeded_events + 4

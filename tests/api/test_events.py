@@ -81,6 +81,7 @@ def test_timeline_newest_first_with_citations_and_corrections(
         "rationale": "stage became legislating",
         "supersedes": wrong.pk,
         "superseded_by": None,
+        "is_retraction": False,
         "citations": [
             {
                 "source": {

@@ -19,7 +19,12 @@ from pytest_django.fixtures import DjangoCaptureOnCommitCallbacks, Settings
 from rest_framework.test import APIClient
 
 from measures.models import Measure, StatusEvent
-from measures.services import funding_line_create, funding_line_update, measure_update
+from measures.services import (
+    funding_line_create,
+    funding_line_update,
+    measure_update,
+    status_event_retract,
+)
 from strategy.changes import ChangeKind
 from strategy.models import Strategy
 from strategy.services import source_create
@@ -179,6 +184,23 @@ def test_each_subscription_gets_only_its_kinds(
     assert body["data"]["resource"]["id"] == fixed.pk
     assert body["data"]["resource"]["supersedes"] == wrong.pk
     assert delivered_to(measure_changed) == []
+
+
+@pytest.mark.django_db
+def test_a_retraction_is_status_event_retracted(
+    owner: User, measure: Measure, record: Record
+) -> None:
+    retracted = subscribe(owner, ["status_event.retracted"])
+    corrected = subscribe(owner, ["status_event.corrected"])
+    wrong = record(measure, "announced", D1)
+    retraction = status_event_retract(event=wrong, rationale="Wrong measure.")
+    (delivery,) = delivered_to(retracted)
+    body = json.loads(delivery.body)
+    assert body["type"] == "status_event.retracted"
+    assert body["data"]["resource"]["id"] == retraction.pk
+    assert body["data"]["resource"]["is_retraction"] is True
+    assert body["data"]["resource"]["supersedes"] == wrong.pk
+    assert delivered_to(corrected) == []
 
 
 @pytest.mark.django_db
