@@ -1,7 +1,9 @@
 """URLs: the admin, the API v1, its OpenAPI document with Swagger UI and Redoc."""
 
 from django.contrib import admin
+from django.templatetags.static import static
 from django.urls import include, path
+from django.views.generic import RedirectView
 from rest_framework.routers import DefaultRouter
 
 from config import health
@@ -43,8 +45,21 @@ router.register(
     basename="webhook-delivery",
 )
 
+
+
+class FaviconView(RedirectView):
+    """``/favicon.ico``, which browsers ask for whatever a page links, is the tracker's icon
+    under its static (hashed, long-cached) URL."""
+
+    permanent = True
+
+    def get_redirect_url(self, *args: object, **kwargs: object) -> str:
+        return static("tracker/favicon.ico")
+
+
 urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
+    path("favicon.ico", FaviconView.as_view(), name="favicon"),
     path("readyz", health.readyz, name="readyz"),
     path("admin/", admin.site.urls),
     path("api/v1/", include(router.urls)),

@@ -35,9 +35,7 @@ def test_create_leaves_an_existing_user_and_their_password_alone() -> None:
     victor = UserFactory.create(username="victor")
     victor.set_password("kept-as-it-was")
     victor.save()
-    call_command(
-        "setup_roles", add_user="victor", role="reviewers", create=True, stdout=StringIO()
-    )
+    call_command("setup_roles", add_user="victor", role="reviewers", create=True, stdout=StringIO())
     victor.refresh_from_db()
     assert victor.check_password("kept-as-it-was")
     assert victor.is_staff

@@ -5,8 +5,11 @@ resource."""
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
+from django.contrib.staticfiles import finders
+from django.templatetags.static import static
 from django.test import Client
 
 from config.urls import router
@@ -57,8 +60,8 @@ def test_the_page_loads_nothing_from_another_host() -> None:
 @pytest.mark.parametrize("accept", [None, "application/json", "*/*", "application/*"])
 def test_every_other_client_still_gets_json(accept: str | None) -> None:
     measure = MeasureFactory.create()
-    headers = {} if accept is None else {"HTTP_ACCEPT": accept}
-    answer = Client().get(f"{API}/measures/{measure.slug}/", **headers)
+    headers = {} if accept is None else {"Accept": accept}
+    answer = Client().get(f"{API}/measures/{measure.slug}/", headers=headers)
     assert answer["Content-Type"] == "application/json"
     assert answer.json()["slug"] == measure.slug
     assert answer.has_header("ETag")
@@ -68,7 +71,7 @@ def test_csv_is_still_given_to_those_who_ask_for_it() -> None:
     MeasureFactory.create()
     answer = Client().get(f"{API}/measures/", HTTP_ACCEPT="text/csv")
     assert answer["Content-Type"].startswith("text/csv")
-    assert b"".join(answer.streaming_content).startswith(b"url,")
+    assert answer.getvalue().startswith(b"url,")
 
 
 def test_an_error_is_problem_json_even_for_a_browser() -> None:
@@ -85,3 +88,12 @@ def test_the_page_does_not_carry_the_json_tag() -> None:
     json_tag = client.get(f"{API}/measures/{measure.slug}/")["ETag"]
     page = client.get(f"{API}/measures/{measure.slug}/", HTTP_ACCEPT=BROWSER_ACCEPT)
     assert page.get("ETag") != json_tag
+
+
+def test_the_favicon_is_found_where_browsers_look_for_it() -> None:
+    answer = Client().get("/favicon.ico")
+    assert answer.status_code == 301
+    assert answer["Location"] == static("tracker/favicon.ico")
+    icon = finders.find("tracker/favicon.ico")
+    assert icon is not None
+    assert Path(str(icon)).read_bytes()[:4] == b"\x00\x00\x01\x00"  # the ICO header
