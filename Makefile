@@ -11,7 +11,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 
 
-.PHONY: browser install run test test-fast check lint-openapi deploy-check lint format typecheck migrations-check schema schema-check db db-stop manage clean
+.PHONY: screenshots browser install run test test-fast check lint-openapi deploy-check lint format typecheck migrations-check schema schema-check db db-stop manage clean
 
 $(TOOLS)/bin/uv:
 	python3 -m venv $(TOOLS)
@@ -66,7 +66,12 @@ test: install browser
 test-fast: install
 	$(PYCACHE) $(WITH_DB) $(PY) -m pytest --create-db $(PARALLEL) -m "not slow" $(ARGS)
 
-# The admin's browser test drives Debian's Chromium. Install it when missing and we can.
+## Retake the screenshots in docs/screenshots/ (the site's and the admin's browser tests)
+screenshots: install browser
+	SCREENSHOTS_TO_DOCS=1 $(PYCACHE) $(WITH_DB) $(PY) -m pytest --create-db \
+	  tests/reader/test_reader_in_browser.py tests/admin/test_admin_polish_in_browser.py
+
+# The browser tests drive Debian's Chromium. Install it when missing and we can.
 CHROMIUM_PATH ?= /usr/bin/chromium
 browser:
 	@test -x "$(CHROMIUM_PATH)" || { \

@@ -101,6 +101,7 @@ INSTALLED_APPS = [
     "legislation",
     "measures",
     "webhooks",
+    "reader",
 ]
 
 MIDDLEWARE = [

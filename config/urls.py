@@ -46,7 +46,6 @@ router.register(
 )
 
 
-
 class FaviconView(RedirectView):
     """``/favicon.ico``, which browsers ask for whatever a page links, is the tracker's icon
     under its static (hashed, long-cached) URL."""
@@ -67,6 +66,7 @@ urlpatterns = [
     path("api/docs/", docs.SwaggerUIView.as_view(url_name="schema"), name="swagger-ui"),
     path("api/redoc/", docs.RedocView.as_view(url_name="schema"), name="redoc"),
     path("api/problems/<slug:slug>/", problems.describe_problem_type, name="problem-type"),
+    path("", include("reader.urls")),
 ]
 
 handler400 = "config.api.problems.bad_request"

@@ -26,7 +26,8 @@ def _counts(queryset: QuerySet[Measure], field: str, values: list[str]) -> dict[
     return aggregates
 
 
-def _money_lines(strategy: Strategy) -> list[money.Line]:
+def money_lines(strategy: Strategy) -> list[money.Line]:
+    """Every funding line of ``strategy`` as the money rule reads it (``money.Line``)."""
     return [
         money.Line(
             id=row["id"],
@@ -93,7 +94,7 @@ def strategy_summary(
             if key.startswith(f"{group}__")
             for name in [key.split("__", 1)[1]]
         }
-    lines = _money_lines(strategy)
+    lines = money_lines(strategy)
     result["funding"] = {
         group: [vars(row) for row in rows]
         for group, rows in money.summary_groups(lines, FundingPhase.values, as_of).items()

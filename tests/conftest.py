@@ -11,6 +11,7 @@ from django.conf import settings as django_settings
 from hypothesis import HealthCheck, settings
 
 from measures.models import Measure
+from tests.browser import browser  # noqa: F401 - the browser tests' fixture
 from tests.factories import (
     FundingLineFactory,
     MeasureFactory,

@@ -2,27 +2,24 @@
 their box without a horizontal scroll bar, the timeline's labels do not overlap, the
 export page's "Select all" works under the Content Security Policy, the import preview
 shows every row and the date format expected, and axe-core finds nothing critical.
-Screenshots go to artifacts/screenshots/; with ADMIN_SCREENSHOTS_TO_DOCS=1, those of the
-measures list, a measure's timeline and the import preview also to docs/screenshots/."""
+Screenshots of the measures list, a measure's timeline and the import preview: see
+tests/browser.py."""
 
 from __future__ import annotations
 
-import os
-import shutil
 from pathlib import Path
 from typing import Any
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe  # type: ignore[import-untyped]
-from django.conf import settings
 from playwright.sync_api import Browser, Page, expect
 
 from measures.models import Measure
 from tests.admin.conftest import browser_signed_in
+from tests.browser import screenshot
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
-DOCS_SCREENSHOTS = Path(settings.BASE_DIR) / "docs" / "screenshots"
 LISTS = [
     "/admin/measures/measure/",
     "/admin/measures/statusevent/",
@@ -38,14 +35,6 @@ BAD_DATE_CSV = (
     "polish-two,{strategy},A measure with a bad date,,Prevention,,guidance,,31/03/2020\n"
     "polish-three,{strategy},Another good one,,Prevention,,guidance,,2020-03-31\n"
 )
-
-
-def screenshot(page: Page, artifacts: Path, name: str) -> None:
-    path = artifacts / f"admin-{name}.png"
-    page.screenshot(path=str(path), full_page=True)
-    if os.environ.get("ADMIN_SCREENSHOTS_TO_DOCS") == "1":
-        DOCS_SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(path, DOCS_SCREENSHOTS / path.name)
 
 
 def overflow(page: Page) -> dict[str, int]:
@@ -99,7 +88,7 @@ def test_admin_fits_1366_and_works_under_the_csp(
         assert sizes["table"] <= sizes["box"], f"{url}: {sizes}"
     page.goto("/admin/measures/measure/")
     expect(page.locator("#result_list td.field-overdue").first).to_be_in_viewport()
-    screenshot(page, artifacts, "measures-list")
+    screenshot(page, "admin-measures-list", for_docs=True, full_page=True)
     check_accessibility("measures list")
 
     # The timeline spans its box, with a year axis and labels that do not overlap.
@@ -130,7 +119,7 @@ def test_admin_fits_1366_and_works_under_the_csp(
             )
             assert apart, (a, b)
     page.locator("#timeline").scroll_into_view_if_needed()
-    screenshot(page, artifacts, "measure-timeline")
+    screenshot(page, "admin-measure-timeline", for_docs=True, full_page=True)
     check_accessibility("measure change form")
 
     # "Select all" on the export page clears and ticks every field.
@@ -158,7 +147,7 @@ def test_admin_fits_1366_and_works_under_the_csp(
     expect(preview.nth(1)).to_contain_text("write dates as YYYY-MM-DD")
     expect(preview.nth(0)).to_contain_text("A good measure")
     expect(preview.nth(2)).to_contain_text("Another good one")
-    screenshot(page, artifacts, "import-preview")
+    screenshot(page, "admin-import-preview", for_docs=True, full_page=True)
 
     assert not blocked, blocked
     # What axe-core calls serious in the stock admin, for the record (not a failure).

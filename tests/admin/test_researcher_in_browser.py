@@ -5,49 +5,21 @@ look but not save. Screenshots go to artifacts/screenshots/ (not committed)."""
 
 from __future__ import annotations
 
-import os
-import shutil
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 
 from measures.models import Measure, StatusEvent
 from tests.admin.conftest import PASSWORD
+from tests.browser import screenshot
 from tests.support import database_now
 
-CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
-CHROMIUM_FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 MEASURE = "young-peoples-advocates"
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    if not shutil.which(CHROMIUM) and not Path(CHROMIUM).exists():
-        pytest.fail(
-            f"Chromium not found at {CHROMIUM}: install Debian's `chromium` package "
-            "(make test does this when it can) or set CHROMIUM_PATH."
-        )
-    # Playwright's sync API runs an event loop in this thread; the ORM calls the test makes
-    # around it are ordinary blocking calls.
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
-        yield browser
-        browser.close()
 
 
 def sign_in(browser: Browser, base_url: str, username: str) -> Page:
@@ -101,7 +73,7 @@ def test_researcher_records_corrects_and_retracts(
     recorded = page.locator("tr.event", has_text="In development")
     expect(recorded).to_have_count(1)
     expect(recorded).to_contain_text("hot spot policing and a better use of data")
-    page.screenshot(path=str(artifacts / "measure-after-recording.png"), full_page=True)
+    screenshot(page, "measure-after-recording", full_page=True)
 
     before_correction = database_now()
 
@@ -120,7 +92,7 @@ def test_researcher_records_corrects_and_retracts(
     expect(page.locator("tr.event:not(.superseded)", has_text="Consultation")).to_contain_text(
         "corrects #"
     )
-    page.screenshot(path=str(artifacts / "measure-timeline.png"), full_page=True)
+    screenshot(page, "measure-timeline", full_page=True)
 
     # The public API shows the corrected stage, and the stage as known before the correction.
     api = f"{live_server.url}/api/v1/measures/{MEASURE}/"
@@ -151,7 +123,7 @@ def test_researcher_records_corrects_and_retracts(
     expect(page.locator("tr.event.retraction")).to_contain_text("retracts #")
     assert page.locator("tr.event.retraction a.retract-event").count() == 0
     assert httpx.get(api).json()["confidence"] == confidence_before
-    page.screenshot(path=str(artifacts / "measure-after-retraction.png"), full_page=True)
+    screenshot(page, "measure-after-retraction", full_page=True)
 
     # A measure carried by law shows the chain, down to a pilot's area; one with money shows
     # its trail, a restated figure marked as the same money.
@@ -162,7 +134,7 @@ def test_researcher_records_corrects_and_retracts(
     expect(chain).to_contain_text("Royal Assent")
     expect(chain).to_contain_text("Metropolitan police district only")
     expect(page.locator("#timeline")).to_contain_text("Metropolitan police district (England)")
-    page.screenshot(path=str(artifacts / "measure-legal-chain.png"), full_page=True)
+    screenshot(page, "measure-legal-chain", full_page=True)
     fund = Measure.objects.get(slug="youth-endowment-fund")
     page.goto(f"/admin/measures/measure/{fund.pk}/change/")
     expect(page.locator("#money-trail")).to_contain_text("realises")
@@ -172,7 +144,7 @@ def test_researcher_records_corrects_and_retracts(
     page.goto(f"/admin/strategy/strategy/{measure.strategy_id}/change/")
     expect(page.locator("svg.money-chart")).to_be_visible()
     expect(page.locator("svg.money-chart")).to_contain_text("Announced")
-    page.screenshot(path=str(artifacts / "strategy-money.png"), full_page=True)
+    screenshot(page, "strategy-money", full_page=True)
     page.close()
 
     # A reviewer can read the measure but not save it, nor record an event.
