@@ -22,14 +22,19 @@ from legislation.services import commencement_set_provisions, measure_set_provis
 from measures.choices import Axis, FundingPhase, Stage, Verdict
 from measures.management.commands.export_data import SECTIONS, CommencedProvision
 from measures.management.commands.import_data import (
-    ADDED_IN_VERSION_2_FIELDS,
     ADDED_IN_VERSION_2_SECTIONS,
     MODELS,
+    fields_absent_from,
     history_model,
 )
 from measures.models import EventCitation, FundingLine, Measure, MeasureProvision, StatusEvent
 from measures.seeding import load_seeds
-from measures.services import CitationInput, funding_line_create, status_event_record
+from measures.services import (
+    CitationInput,
+    funding_line_create,
+    status_event_record,
+    status_event_retract,
+)
 from strategy.models import Organisation, Source
 from tests.factories import (
     FundingLineFactory,
@@ -121,6 +126,18 @@ def add_researchers_records(researcher: User) -> None:
         rationale="Progress is visible but the measure is not delivered.",
         citations=[CitationInput(source=source, quote="work is under way")],
         recorded_by=researcher,
+    )
+    mistaken = status_event_record(
+        measure=event.measure,
+        axis=Axis.CONFIDENCE,
+        value="red",
+        effective_on=datetime.date(2024, 2, 1),
+        rationale="Delivery looks unlikely.",
+        citations=[CitationInput(source=source, locator="p. 3")],
+        recorded_by=researcher,
+    )
+    status_event_retract(
+        event=mistaken, rationale="That rating was another measure's.", recorded_by=researcher
     )
     envelope = FundingLine.objects.filter(children__isnull=False).first()
     assert envelope is not None
@@ -418,13 +435,17 @@ def test_round_trip_of_the_seed_data(tmp_path: Path, researcher: User) -> None:
     load_seeds()
     add_researchers_records(researcher)
     assert_round_trip(tmp_path, export())
-    assert StatusEvent.objects.filter(recorded_by__username="a.researcher").count() == 2
+    # The correction, the verdict, and a rating with its retraction.
+    assert StatusEvent.objects.filter(recorded_by__username="a.researcher").count() == 4
+    retraction = StatusEvent.objects.get(is_retraction=True)
+    assert retraction.supersedes is not None
+    assert retraction.supersedes.value == "red"
 
 
 @pytest.mark.usefixtures("dataset")
 def test_export_carries_schema_version_instant_and_attribution() -> None:
     document = export()
-    assert document["schema_version"] == 2
+    assert document["schema_version"] == 3
     exported_at = datetime.datetime.fromisoformat(document["exported_at"])
     assert exported_at.utcoffset() == datetime.timedelta(0)
     correction = next(e for e in document["status_events"] if e["supersedes"] is not None)
@@ -505,8 +526,8 @@ def test_document_fields_are_pinned_to_the_schema_version() -> None:
         "measure_provisions": ["id", "measure", "provision"],
         "status_events": [
             "area", "axis", "citations", "effective_on", "effective_on_precision", "ends_on",
-            "extent", "id", "measure", "rationale", "recorded_at", "recorded_by",
-            "supersedes", "value",
+            "extent", "id", "is_retraction", "measure", "rationale", "recorded_at",
+            "recorded_by", "supersedes", "value",
         ],
         "funding_lines": [
             "amount", "announced_on", "announced_on_precision", "created_at", "currency",
@@ -634,13 +655,40 @@ def test_import_refuses_bad_legislation_scope_or_links(
     assert Provision.objects.count() == 0
 
 
-def as_version_1(document: dict[str, Any]) -> dict[str, Any]:
-    """``document`` as the tracker wrote it before version 2."""
-    old = {k: v for k, v in document.items() if k not in ADDED_IN_VERSION_2_SECTIONS}
-    old["schema_version"] = 1
-    for section, added in ADDED_IN_VERSION_2_FIELDS.items():
+def as_version(version: int, document: dict[str, Any]) -> dict[str, Any]:
+    """``document`` as the tracker wrote it at ``version`` (1 or 2)."""
+    old = dict(document)
+    if version == 1:
+        old = {k: v for k, v in old.items() if k not in ADDED_IN_VERSION_2_SECTIONS}
+    old["schema_version"] = version
+    for section, added in fields_absent_from(version).items():
         old[section] = [{k: v for k, v in row.items() if k not in added} for row in old[section]]
     return old
+
+
+def as_version_1(document: dict[str, Any]) -> dict[str, Any]:
+    return as_version(1, document)
+
+
+@pytest.mark.usefixtures("small_dataset")
+def test_import_reads_a_version_2_document(tmp_path: Path) -> None:
+    """A backup made before retractions restores: none of its events is one."""
+    current = export()
+    assert all(event["is_retraction"] is False for event in current["status_events"])
+    rows_before = stored_rows()
+    old = as_version(2, current)
+    assert "is_retraction" not in old["status_events"][0]
+    assert "extent" in old["status_events"][0]
+    path = write(tmp_path, old)
+    empty_tracker_tables()
+
+    import_file(path)
+
+    assert stored_rows() == rows_before
+    again = export()
+    assert {k: v for k, v in again.items() if k != "exported_at"} == {
+        k: v for k, v in current.items() if k != "exported_at"
+    }
 
 
 @pytest.mark.usefixtures("small_dataset")

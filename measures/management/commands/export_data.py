@@ -1,9 +1,9 @@
 """``manage.py export_data``: the whole dataset as one JSON document, to back a deployment up
 or move it to another server without database access; ``import_data`` loads it back.
 
-The document (``schema_version`` 2)::
+The document (``schema_version`` 3)::
 
-    {"schema_version": 2, "exported_at": "2026-01-31T12:00:00+00:00",
+    {"schema_version": 3, "exported_at": "2026-01-31T12:00:00+00:00",
      "organisations": [...], "sources": [...],
      "bills": [...], "bill_stages": [...], "acts": [...], "provisions": [...],
      "commencements": [{..., "provisions": [3, 4]}],
@@ -24,7 +24,8 @@ new database has new ones; feed clients start again from the beginning).
 Version 2 added the law's path (``bills`` to ``commencements``), ``measure_provisions``, a
 measure's ``status_valid_until``, an event's ``effective_on_precision``, ``extent``,
 ``area`` and ``ends_on``, and a funding line's ``announced_on``, ``announced_on_precision``,
-``realises`` and ``is_ceiling``. ``import_data`` still reads version 1 (see there).
+``realises`` and ``is_ceiling``. Version 3 added an event's ``is_retraction``.
+``import_data`` still reads versions 1 and 2 (see there).
 """
 
 from __future__ import annotations
@@ -44,7 +45,7 @@ from legislation.models import Act, Bill, BillStage, Commencement, Provision
 from measures.models import EventCitation, FundingLine, Measure, MeasureProvision, StatusEvent
 from strategy.models import Organisation, Source, Strategy
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 # The sections of the document in load order: a row only refers to rows of earlier
 # sections, or of its own section (a correction, a funding line's envelope or the line it

@@ -2,7 +2,8 @@
 that holds no tracker data yet, keeping every id, slug, timestamp, correction link and
 funding envelope as it was.
 
-It reads schema version 2, and version 1 (written before the tracker recorded legislation):
+It reads schema version 3; version 2, whose events lack ``is_retraction`` (none was a
+retraction); and version 1 (written before the tracker recorded legislation):
 a version-1 document has no ``bills``, ``bill_stages``, ``acts``, ``provisions``,
 ``commencements`` or ``measure_provisions`` (they load empty), and its rows lack the fields
 version 2 added, which load as the migration that added them left existing rows: an
@@ -75,7 +76,7 @@ NESTED = {"status_events": CITATIONS, "commencements": COMMENCED}
 COMMENCED_COUNT = "commenced_provisions"
 
 # The document versions this tracker reads.
-READABLE_VERSIONS = (1, SCHEMA_VERSION)
+READABLE_VERSIONS = (1, 2, SCHEMA_VERSION)
 # What version 1 lacked: sections, which load empty, and fields, which load with these
 # values (those the migration adding them gave the rows of the time).
 ADDED_IN_VERSION_2_SECTIONS = (
@@ -101,6 +102,22 @@ ADDED_IN_VERSION_2_FIELDS: dict[str, dict[str, Any]] = {
         "is_ceiling": False,
     },
 }
+
+
+# What version 2 lacked: no event was a retraction.
+ADDED_IN_VERSION_3_FIELDS: dict[str, dict[str, Any]] = {"status_events": {"is_retraction": False}}
+
+
+def fields_absent_from(version: int) -> dict[str, dict[str, Any]]:
+    """Per section, the fields a document of ``version`` lacks, with the value each loads
+    with."""
+    added = [(2, ADDED_IN_VERSION_2_FIELDS), (3, ADDED_IN_VERSION_3_FIELDS)]
+    absent: dict[str, dict[str, Any]] = {}
+    for since, fields in added:
+        if version < since:
+            for section, values in fields.items():
+                absent[section] = {**absent.get(section, {}), **values}
+    return absent
 
 
 class ImportRefusedError(CommandError):
@@ -170,7 +187,7 @@ class Loader:
                 "release of the tracker."
             )
         self.version: int = version
-        self.absent: dict[str, dict[str, Any]] = {}
+        self.absent = fields_absent_from(version)
         if version == 1:
             for section in ADDED_IN_VERSION_2_SECTIONS:
                 if section in document:
@@ -178,7 +195,6 @@ class Loader:
                         f"A version-1 document has no “{section}”: is it version 2?"
                     )
             document = {**document, **{section: [] for section in ADDED_IN_VERSION_2_SECTIONS}}
-            self.absent = ADDED_IN_VERSION_2_FIELDS
         for section in SECTIONS:
             if not isinstance(document.get(section), list):
                 raise ImportRefusedError(f"The document has no “{section}” list.")
