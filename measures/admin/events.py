@@ -45,7 +45,7 @@ class StatusEventAdmin(admin.ModelAdmin):
         "axis",
         "value_label",
         "recorded",
-        "corrected",
+        "stands",
     ]
     list_filter = ["axis", "value", "effective_on", "recorded_at"]
     search_fields = ["measure__title", "measure__slug", "rationale"]
@@ -72,9 +72,10 @@ class StatusEventAdmin(admin.ModelAdmin):
     def value_label(self, event: StatusEvent) -> str:
         return event.value_label
 
-    @admin.display(description="Corrected", boolean=True)
-    def corrected(self, event: StatusEvent) -> bool:
-        return bool(event.superseded_by.all())
+    @admin.display(description="Stands", boolean=True)
+    def stands(self, event: StatusEvent) -> bool:
+        """Neither corrected nor retracted, nor a retraction."""
+        return event.stands
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

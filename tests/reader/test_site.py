@@ -16,6 +16,7 @@ from django.utils.html import escape
 
 from measures.choices import Stage
 from measures.models import Measure
+from measures.services import status_event_retract
 
 pytestmark = pytest.mark.django_db
 
@@ -197,6 +198,20 @@ def test_the_measure_page_shows_corrections_as_such(client: Client, seeded: None
     assert corrected is not None
     assert "Corrected by a later entry" in body
     assert f'Correction of <a href="#event-{corrected.group(1)}">' in body
+
+
+def test_a_retracted_event_is_shown_retracted_and_no_longer_counts(
+    client: Client, seeded: None
+) -> None:
+    measure = Measure.objects.get(slug=MEASURE)
+    verdict = measure.events.standing().get(axis="verdict")
+    retraction = status_event_retract(event=verdict, rationale="Rated the wrong measure.")
+    body = html(client, f"/measures/{MEASURE}/")
+    assert f'Retracted by a later entry (<a href="#event-{retraction.pk}">' in body
+    assert f'Retraction of <a href="#event-{verdict.pk}">' in body
+    assert "Rated the wrong measure." in body
+    feed = client.get(f"/measures/{MEASURE}/feed.atom").content.decode()
+    assert "Retraction. " in feed
 
 
 def test_the_measure_page_as_of_a_date_hides_later_events(client: Client, seeded: None) -> None:
