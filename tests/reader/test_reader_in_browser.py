@@ -49,12 +49,17 @@ def check(page: Page, name: str, width: int) -> None:
     screenshot(page, f"site-{name}-{width}", for_docs=True)
 
 
-@pytest.mark.parametrize("width", WIDTHS)
 def test_a_reader_walks_from_home_to_a_measure_in_the_past_and_searches(
-    browser: Browser, live_server: Any, seeded: None, width: int
+    browser: Browser, live_server: Any, committed_seeds: None
 ) -> None:
+    """The same walk in a phone's width and a laptop's."""
+    for width in WIDTHS:
+        walk(browser, live_server.url, width)
+
+
+def walk(browser: Browser, base_url: str, width: int) -> None:
     breaches: list[str] = []
-    page = open_page(browser, live_server.url, width, breaches)
+    page = open_page(browser, base_url, width, breaches)
 
     page.goto("/")
     expect(page.locator("h1")).to_contain_text("from announcement to delivery")

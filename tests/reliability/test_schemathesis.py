@@ -292,6 +292,11 @@ UNSTATABLE_RULES = re.compile(
             r"must be an http:// or https:// URL|cannot carry a user name or password",
             r"port is not a number",
             r"nothing has the slug",
+            # A URL is one Django's validator takes: http(s) or ftp(s), a host with a
+            # top-level domain. JSON Schema's `uri` also takes "reader:measure".
+            r"^Enter a valid URL\.$",
+            # Relevance is that of a search: it needs `q`.
+            r"Order by relevance only with a search",
         ]
     )
 )
