@@ -261,38 +261,48 @@ def status_event_record(
             recorded_by=_user_or_none(recorded_by),
             supersedes=supersedes,
         )
-        rows = [
-            EventCitation(
-                source=citation.source,
-                quote=citation.quote.strip(),
-                locator=citation.locator.strip(),
-            )
-            for citation in citations
-        ]
-        errors = _event_errors(event, rows)
-        if errors:
-            raise ValidationError(errors)
-        if axis == Axis.STAGE:
-            _check_stage_sequence(
-                locked,
-                new_value=value,
-                effective_on=effective_on,
-                extent=event.extent,
-                area=event.area,
-                replaces=supersedes.pk if supersedes else None,
-            )
-        event.save()
-        for row in rows:
-            row.event = event
-            row.save()
-        _refresh_cached_status(locked)
-        record_change(
-            ChangeKind.STATUS_EVENT_CORRECTED if supersedes else ChangeKind.STATUS_EVENT_RECORDED,
+        _write_event(
+            locked,
             event,
-            measure=locked,
+            citations,
+            ChangeKind.STATUS_EVENT_CORRECTED if supersedes else ChangeKind.STATUS_EVENT_RECORDED,
         )
     event.refresh_from_db(fields=["recorded_at"])
     return event
+
+
+def _write_event(
+    locked: Measure, event: StatusEvent, citations: Sequence[CitationInput], kind: ChangeKind
+) -> None:
+    """Check ``event`` of the ``locked`` measure and its citations against the models' rules
+    and the allowed stage moves (a retraction only takes the event it supersedes away),
+    then write both, update the measure's cached status and announce the change."""
+    rows = [
+        EventCitation(
+            source=citation.source,
+            quote=citation.quote.strip(),
+            locator=citation.locator.strip(),
+        )
+        for citation in citations
+    ]
+    errors = _event_errors(event, rows)
+    if errors:
+        raise ValidationError(errors)
+    if event.axis == Axis.STAGE:
+        _check_stage_sequence(
+            locked,
+            new_value=None if event.is_retraction else event.value,
+            effective_on=event.effective_on,
+            extent=event.extent,
+            area=event.area,
+            replaces=event.supersedes_id,
+        )
+    event.save()
+    for row in rows:
+        row.event = event
+        row.save()
+    _refresh_cached_status(locked)
+    record_change(kind, event, measure=locked)
 
 
 def status_event_retract(
@@ -325,32 +335,7 @@ def status_event_retract(
             supersedes=event,
             is_retraction=True,
         )
-        rows = [
-            EventCitation(
-                source=citation.source,
-                quote=citation.quote.strip(),
-                locator=citation.locator.strip(),
-            )
-            for citation in citations
-        ]
-        errors = _event_errors(retraction, rows)
-        if errors:
-            raise ValidationError(errors)
-        if event.axis == Axis.STAGE:
-            _check_stage_sequence(
-                locked,
-                new_value=None,
-                effective_on=event.effective_on,
-                extent=event.extent,
-                area=event.area,
-                replaces=event.pk,
-            )
-        retraction.save()
-        for row in rows:
-            row.event = retraction
-            row.save()
-        _refresh_cached_status(locked)
-        record_change(ChangeKind.STATUS_EVENT_RETRACTED, retraction, measure=locked)
+        _write_event(locked, retraction, citations, ChangeKind.STATUS_EVENT_RETRACTED)
     retraction.refresh_from_db(fields=["recorded_at"])
     return retraction
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.options import IS_POPUP_VAR
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -323,18 +324,12 @@ class MeasureAdmin(ServiceAdminMixin, SpreadsheetAdmin):
                 return HttpResponseRedirect(
                     reverse("admin:measures_measure_change", args=[measure.pk])
                 )
-        context = {
-            **self.admin_site.each_context(request),
-            "title": f"{'Correct an event of' if corrected or form['supersedes'].value() else 'Record a status event for'}: {measure.title}",
-            "opts": self.model._meta,
-            "original": measure,
-            "measure": measure,
-            "form": form,
-            "media": self.media + form.media,
-            "is_popup": IS_POPUP_VAR in request.GET,
-            "has_view_permission": True,
-        }
-        return TemplateResponse(request, "admin/measures/measure/record_event.html", context)
+        title = (
+            "Correct an event of"
+            if corrected or form["supersedes"].value()
+            else "Record a status event for"
+        )
+        return self.event_page(request, "record_event", measure, form, f"{title}: {measure.title}")
 
     def retract_event_view(
         self, request: HttpRequest, object_id: str, event_id: int
@@ -364,16 +359,35 @@ class MeasureAdmin(ServiceAdminMixin, SpreadsheetAdmin):
                 return HttpResponseRedirect(
                     reverse("admin:measures_measure_change", args=[measure.pk])
                 )
+        return self.event_page(
+            request,
+            "retract_event",
+            measure,
+            form,
+            f"Retract an event of: {measure.title}",
+            event=event,
+        )
+
+    def event_page(
+        self,
+        request: HttpRequest,
+        template: str,
+        measure: Measure,
+        form: forms.Form,
+        title: str,
+        **extra: Any,
+    ) -> TemplateResponse:
+        """A page of the measure's with a form about its events (record, correct, retract)."""
         context = {
             **self.admin_site.each_context(request),
-            "title": f"Retract an event of: {measure.title}",
+            "title": title,
             "opts": self.model._meta,
             "original": measure,
             "measure": measure,
-            "event": event,
             "form": form,
             "media": self.media + form.media,
             "is_popup": IS_POPUP_VAR in request.GET,
             "has_view_permission": True,
+            **extra,
         }
-        return TemplateResponse(request, "admin/measures/measure/retract_event.html", context)
+        return TemplateResponse(request, f"admin/measures/measure/{template}.html", context)
