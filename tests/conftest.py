@@ -3,6 +3,7 @@ from __future__ import annotations
 import datetime
 import os
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +12,7 @@ from django.conf import settings as django_settings
 from hypothesis import HealthCheck, settings
 
 from measures.models import Measure
+from measures.seeding import load_seeds
 from tests.browser import browser  # noqa: F401 - the browser tests' fixture
 from tests.factories import (
     FundingLineFactory,
@@ -19,7 +21,7 @@ from tests.factories import (
     SourceFactory,
     StrategyFactory,
 )
-from tests.support import FUZZING_FIGURES, OneOfEachKind, Record, recorder
+from tests.support import FUZZING_FIGURES, OneOfEachKind, Record, recorder, shared_rows
 
 # Hashing a test user's password with the production hasher costs most of a second; the
 # tests are about permissions, not password storage.
@@ -38,6 +40,15 @@ settings.register_profile(
     "deep", max_examples=1000, deadline=None, suppress_health_check=[HealthCheck.too_slow]
 )
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "suite"))
+
+
+@pytest.fixture(scope="module")
+def seeds_for_the_module(django_db_setup: None, django_db_blocker: Any) -> Iterator[None]:
+    """The seed data, loaded once for a test module and rolled back after it (see
+    ``shared_rows``): for modules whose tests only read it, or roll back what they write."""
+    with shared_rows(django_db_blocker):
+        load_seeds()
+        yield
 
 
 @pytest.fixture

@@ -4,7 +4,7 @@ syntax, relevance ordering, and text that is not a search at all."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -15,10 +15,8 @@ from rest_framework.test import APIClient
 from config.api.pagination import KeysetCursor, encode_position
 from measures.models import Measure
 from measures.search import MAX_LENGTH, Phrase, Term, Word, parse, search_measures, tsquery_text
-from measures.seeding import load_seeds
 from tests.api.conftest import API, assert_problem, assert_validation_problem
 from tests.factories import UserFactory
-from tests.support import shared_rows
 
 pytestmark = pytest.mark.django_db
 
@@ -80,13 +78,6 @@ HOSTILE = [
     "%_",
     "knife\u0000acid",
 ]
-
-
-@pytest.fixture(scope="module")
-def seeds_for_the_module(django_db_setup: None, django_db_blocker: Any) -> Iterator[None]:
-    with shared_rows(django_db_blocker):
-        load_seeds()
-        yield
 
 
 @pytest.fixture
