@@ -188,8 +188,11 @@ def _database(url: str) -> dict[str, Any]:
     # A server that does not answer fails the request within seconds (503), and a runaway
     # query is cut off rather than holding a worker.
     options.setdefault("connect_timeout", int(env("DATABASE_CONNECT_TIMEOUT", "5")))
+    # JIT compilation off: PostgreSQL costs the status subqueries of a CASE as if every row
+    # ran them, so a strategy's summary (estimated far above jit_above_cost, run in about
+    # 2 ms) spent 10 s compiling expressions it then ran once (docs/performance.md).
     options["options"] = (
-        f"-c statement_timeout={int(env('DATABASE_STATEMENT_TIMEOUT_MS', '30000'))}"
+        f"-c statement_timeout={int(env('DATABASE_STATEMENT_TIMEOUT_MS', '30000'))} -c jit=off"
     )
     return database
 
