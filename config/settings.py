@@ -194,6 +194,12 @@ def _database(url: str) -> dict[str, Any]:
     options["options"] = (
         f"-c statement_timeout={int(env('DATABASE_STATEMENT_TIMEOUT_MS', '30000'))} -c jit=off"
     )
+    # The API's prepared reads (config/api/prepared.py) become prepared statements of the
+    # connection from their second run, so PostgreSQL plans each once; the ORM's own queries
+    # are never prepared (their parameters are bound on the client). PgBouncer in
+    # transaction mode before 1.21 cannot keep them: DATABASE_PREPARED_STATEMENTS=0.
+    if env_bool("DATABASE_PREPARED_STATEMENTS", default=True):
+        options.setdefault("prepare_threshold", 1)
     return database
 
 

@@ -22,7 +22,7 @@ import functools
 from typing import Any, ClassVar
 
 from django.core.exceptions import FieldDoesNotExist
-from django.db import connection
+from django.db import connection, router
 from django.db.models import F, TextField, Value
 from django.db.models.functions import Concat
 from django.utils import timezone
@@ -30,6 +30,7 @@ from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.reverse import reverse
 
+from config.api import prepared
 from config.api.conditional import etag_from_parts, require_current
 from config.api.csv_export import sql_text
 from measures.models import ANYWHERE, Measure, Place, is_overdue
@@ -144,7 +145,11 @@ class MeasureRepresentation:
 
     def __init__(self, request: Any, on: datetime.date | None = None) -> None:
         self.base = request.build_absolute_uri(reverse("measure-list"))
-        self.datetime = serializers.DateTimeField().to_representation
+        # DRF's own field, with the time zone looked up once for the page rather than once
+        # per value (a context-local lookup that cost a list page a fifth of its time).
+        self.datetime = serializers.DateTimeField(
+            default_timezone=serializers.DateTimeField().default_timezone()
+        ).to_representation
         self.on = on or timezone.localdate()
 
     def __call__(self, row: dict[str, Any]) -> dict[str, Any]:
@@ -240,10 +245,8 @@ def etag_row(slug: str) -> dict[str, Any] | None:
     """``ETAG_COLUMNS`` of the measure ``slug``, or None. Written out rather than built by
     the ORM: a revalidation is the most frequent read of a polling client, and building
     this query cost it as much as running it."""
-    with connection.cursor() as cursor:
-        cursor.execute(_etag_statement(), [slug])
-        row = cursor.fetchone()
-    return None if row is None else dict(zip(ETAG_COLUMNS, row, strict=True))
+    rows = prepared.execute(router.db_for_read(Measure), _etag_statement(), [slug])
+    return dict(zip(ETAG_COLUMNS, rows[0], strict=True)) if rows else None
 
 
 def measure_etag(

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import datetime
 import re
+from collections.abc import Hashable, Mapping
 from typing import Any
 
 from django.db.models import QuerySet
 from django.http import Http404, HttpResponseBase, StreamingHttpResponse
 from django.shortcuts import get_object_or_404
+from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import serializers, status
@@ -27,6 +29,7 @@ from config.api.filters import (
     query_instant,
 )
 from config.api.pagination import CURSOR_PATTERN, TrackerCursorPagination, parse_page_size
+from config.api.prepared import PreparedReads
 from config.api.problems import PreconditionFailed, QueryParameterError
 from config.api.views import (
     SLUG_LOOKUP,
@@ -138,6 +141,10 @@ IF_MATCH = OpenApiParameter(
 )
 
 
+# The measure list's and detail's statements, by shape (config/api/prepared.py).
+MEASURE_READS = PreparedReads()
+
+
 class MeasurePagination(TrackerCursorPagination):
     """Pages of ``.values()`` rows rather than model instances."""
 
@@ -186,6 +193,15 @@ class MeasureViewSet(TrackerViewSet):
             query_place(self.request),
         )
 
+    def read_shape(self) -> Hashable:
+        """What a read's SQL is built from besides the slug or the cursor: the operation, the
+        query string (the cursor aside), and today's date, which decides today's status."""
+        query = self.request.query_params
+        parameters = tuple(
+            sorted((name, tuple(query.getlist(name))) for name in query if name != "cursor")
+        )
+        return (self.action, timezone.localdate(), parameters)
+
     def get_queryset(self) -> QuerySet[Measure]:
         # The status read is always the ``*_then`` annotations: the history's answer for a
         # date, instant or place asked for, else today's (the cached columns while they
@@ -202,15 +218,26 @@ class MeasureViewSet(TrackerViewSet):
         # Rows straight from .values() into JSON: no model instances, no per-field
         # serializer work (see MeasureRepresentation). The docstring would become the
         # operation's description in the OpenAPI document, hence a comment.
-        queryset = self.filter_queryset(self.get_queryset())
+        # The page's SQL is prepared once per shape of request (config/api/prepared.py):
+        # the queryset is built, and its filters checked, only for a shape not seen yet.
         if is_csv_request(request):
-            return self.csv_export(queryset)
-        columns = row_columns(time_travel=True)
-        if search.RANK in queryset.query.annotations:
-            # A page ordered by relevance ends at a rank: the cursor holds it.
-            columns += (search.RANK,)
-        page = self.paginate_queryset(queryset.values(*columns)) or []
-        represent = MeasureRepresentation(request, on=getattr(request, "as_of", None))
+            return self.csv_export(self.filter_queryset(self.get_queryset()))
+        built: list[QuerySet[Any]] = []
+
+        def rows() -> QuerySet[Any]:
+            if not built:
+                queryset = self.filter_queryset(self.get_queryset())
+                columns = row_columns(time_travel=True)
+                if search.RANK in queryset.query.annotations:
+                    # A page ordered by relevance ends at a rank: the cursor holds it.
+                    columns += (search.RANK,)
+                built.append(queryset.values(*columns))
+            return built[0]
+
+        paginator: Any = self.paginator
+        page = paginator.paginate_prepared(MEASURE_READS, self.read_shape(), rows, request, self)
+        as_of, _, _ = self.time_travel()
+        represent = MeasureRepresentation(request, on=as_of)
         return self.get_paginated_response([represent(row) for row in page])
 
     def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> HttpResponseBase:
@@ -224,12 +251,18 @@ class MeasureViewSet(TrackerViewSet):
 
         if (not_modified_response := not_modified(request, current_etag)) is not None:
             return not_modified_response
-        # A slug names one row: no ORDER BY (first() would sort by Meta.ordering).
-        rows = self.get_queryset().filter(slug=kwargs["slug"]).order_by()
-        columns = row_columns(time_travel=True)
-        row = next(iter(rows.values(*columns, *ETAG_COLUMNS[1:])[:1]), None)
-        if row is None:
+        columns = (*row_columns(time_travel=True), *ETAG_COLUMNS[1:])
+
+        def measure(slots: Mapping[str, Any]) -> QuerySet[Any]:
+            # A slug names one row: no ORDER BY (first() would sort by Meta.ordering).
+            return self.get_queryset().filter(slug=slots["slug"]).order_by().values(*columns)[:1]
+
+        slug = {"slug": kwargs["slug"]}
+        statement = MEASURE_READS.prepare(self.read_shape(), measure, slug)
+        rows = statement.rows(slug) if statement is not None else list(measure(slug))
+        if not rows:
             raise Http404
+        row = rows[0]
         return Response(
             MeasureRepresentation(request, on=as_of)(row),
             headers={"ETag": measure_etag(request, row, as_of, known_at, place)},

@@ -9,7 +9,7 @@ import copy
 import json
 import math
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Hashable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,6 +20,7 @@ from rest_framework.pagination import CursorPagination
 from rest_framework.request import Request
 from rest_framework.utils.urls import replace_query_param
 
+from config.api.prepared import PreparedReads
 from config.api.problems import QueryParameterError
 
 MAX_PAGE_SIZE = 500
@@ -111,7 +112,57 @@ class TrackerCursorPagination(CursorPagination):
         queryset = queryset.order_by(*ordering)
         if self.keyset is not None:
             queryset = queryset.filter(after(ordering, self.keyset.position, self.fields))
-        rows = list(queryset[: self.page_size + 1])
+        return self.cut(list(queryset[: self.page_size + 1]))
+
+    def paginate_prepared(
+        self,
+        reads: PreparedReads,
+        shape: Hashable,
+        build: Callable[[], Any],
+        request: Request,
+        view: Any = None,
+    ) -> list[Any]:
+        """``paginate_queryset`` of ``build()`` (a ``.values()`` queryset of the request),
+        through ``reads`` (``config/api/prepared.py``): ``shape`` names everything the
+        queryset is built from but the cursor, whose position fills the statement's slots.
+        ``build`` is only called for a shape not prepared yet."""
+        self.request = request
+        self.page_size = self.get_page_size(request)
+        self.base_url = request.build_absolute_uri()
+
+        def ordering_of() -> tuple[tuple[str, ...], list[models.Field[Any, Any]]]:
+            queryset = build()
+            columns = self.get_ordering(request, queryset, view)
+            return columns, [self.field_of(queryset, term) for term in columns]
+
+        self.columns, self.fields = reads.remembered(("ordering", shape), ordering_of)
+        self.keyset = self.decode_cursor(request)
+        going_back = self.keyset is not None and self.keyset.reverse
+        ordering = reversed_ordering(self.columns) if going_back else self.columns
+        position = self.keyset.position if self.keyset is not None else ()
+        # A null in the position changes the SQL (IS NULL), a value only a parameter.
+        values = {f"p{i}": value for i, value in enumerate(position) if value is not None}
+        page_shape = (
+            shape,
+            self.keyset is not None,
+            going_back,
+            tuple(v is None for v in position),
+        )
+
+        def page_query(slots: Mapping[str, Any]) -> Any:
+            queryset = build().order_by(*ordering)
+            if self.keyset is not None:
+                at = tuple(slots.get(f"p{i}") for i in range(len(position)))
+                queryset = queryset.filter(after(ordering, at, self.fields))
+            return queryset[: self.page_size + 1]
+
+        statement = reads.prepare(page_shape, page_query, values)
+        rows = statement.rows(values) if statement is not None else list(page_query(values))
+        return self.cut(rows)
+
+    def cut(self, rows: list[Any]) -> list[Any]:
+        """The page of ``rows`` (one more than a page when there is a next one), in order."""
+        going_back = self.keyset is not None and self.keyset.reverse
         self.page = rows[: self.page_size]
         beyond = len(rows) > self.page_size
         if going_back:
