@@ -26,17 +26,39 @@ measure's ``status_valid_until``, an event's ``effective_on_precision``, ``exten
 ``area`` and ``ends_on``, and a funding line's ``announced_on``, ``announced_on_precision``,
 ``realises`` and ``is_ceiling``. Version 3 added an event's ``is_retraction``.
 ``import_data`` still reads versions 1 and 2 (see there).
+
+The document is streamed, in constant memory whatever the size of the dataset: PostgreSQL
+writes each row's JSON text (its citations or provisions inside it), each section is one
+``COPY (SELECT ...) TO STDOUT`` that PostgreSQL sends as it goes (building the next rows
+while this process writes the last ones), and the command holds ``WRITE_ROWS`` rows at
+most before writing them out (``python -m bench.export_rate`` measures its speed and
+memory). Every section is read in one REPEATABLE READ, READ ONLY transaction, so the
+document is one consistent snapshot even while the application keeps writing; that
+transaction has no statement timeout (a section of a large deployment is one long
+statement).
+
+The text is the one ``json.dumps(document, indent=indent, ensure_ascii=False)`` gives for
+the same rows read through the ORM, byte for byte: the same layout (``--indent 0``: one
+line, ``", "`` and ``": "`` between items), the same escapes, instants as Python's
+``isoformat()`` in UTC (microseconds only when not zero), money as ``str()`` of its
+``Decimal``; ``tests/deploy/test_export_streams.py`` holds it to that. With ``--output``,
+the document is written to a file beside the target and renamed over it when complete, so
+an export that fails half-way leaves an earlier backup at that path as it was.
 """
 
 from __future__ import annotations
 
 import datetime
+import io
 import json
-from decimal import Decimal
+import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.postgres.fields import ArrayField
 from django.core.management.base import BaseCommand, CommandParser
 from django.db import DEFAULT_DB_ALIAS, connections, models, transaction
 from django.utils import timezone
@@ -73,6 +95,35 @@ CommencedProvision: type[models.Model] = Commencement.provisions.through
 # Positions in the change feed belong to one database and are re-stamped on import.
 NOT_EXPORTED = frozenset({"change_xid"})
 
+# The export's transaction runs with these settings: a section is one COPY, which may run
+# longer than the statement timeout set for requests; compiling its row expressions just in
+# time costs more than it saves; the SQL's literals are standard strings.
+EXPORT_SETTINGS = {"statement_timeout": "0", "jit": "off", "standard_conforming_strings": "on"}
+# Rows written out at a time: a few megabytes of JSON text at most, whatever the table's size.
+WRITE_ROWS = 1000
+
+# How PostgreSQL writes a value of each kind of field as the JSON text json.dumps would
+# write for the value the ORM reads (``column`` is the column's SQL; a NULL stays NULL).
+INTEGER_FIELDS = frozenset(
+    {
+        "AutoField",
+        "BigAutoField",
+        "SmallAutoField",
+        "IntegerField",
+        "BigIntegerField",
+        "SmallIntegerField",
+        "PositiveIntegerField",
+        "PositiveBigIntegerField",
+        "PositiveSmallIntegerField",
+    }
+)
+# to_json() writes these as json.dumps does: a string with the same escapes (with
+# ensure_ascii=False), a boolean as true or false.
+TO_JSON_FIELDS = frozenset({"CharField", "TextField", "SlugField", "BooleanField"})
+# An instant as Python's isoformat() in UTC: microseconds only when there are some (one
+# to_char and a replace cost less than choosing between two formats).
+INSTANT_SQL = r"""replace(to_char({column} AT TIME ZONE 'UTC', '\"YYYY-MM-DD"T"HH24:MI:SS.US"+00:00"\"'), '.000000+', '+')"""
+
 
 def exported_fields(model: type[models.Model]) -> list[models.Field[Any, Any]]:
     """The stored fields of ``model`` that the document carries, in declaration order."""
@@ -93,72 +144,255 @@ def is_user_reference(field: models.Field[Any, Any]) -> bool:
     )
 
 
-def _value(obj: models.Model, field: models.Field[Any, Any]) -> Any:
-    if is_user_reference(field):
-        user = getattr(obj, field.name)
-        return None if user is None else user.get_username()
-    value = getattr(obj, field.attname)
-    if value is None:
-        return None
-    if isinstance(value, datetime.datetime):
-        return value.astimezone(datetime.UTC).isoformat()
-    if isinstance(value, datetime.date):
-        return value.isoformat()
-    if isinstance(value, Decimal):
-        return str(value)
-    if isinstance(value, list | tuple):
-        return list(value)
-    return value
+class Layout:
+    """Where ``json.dumps(indent=indent)`` puts whitespace, by the nesting level of an item
+    (the document's keys are at level 1, a section's rows at 2, their keys at 3)."""
+
+    def __init__(self, indent: int | None) -> None:
+        self.indent = None if indent is None else " " * indent
+
+    def newline(self, level: int) -> str:
+        """Before the first item at ``level``, or before the bracket closing a container
+        whose items are at ``level + 1``."""
+        return "" if self.indent is None else "\n" + self.indent * level
+
+    def separator(self, level: int) -> str:
+        """Between two items at ``level``."""
+        return ", " if self.indent is None else "," + self.newline(level)
 
 
-def _row(obj: models.Model, fields: list[models.Field[Any, Any]]) -> dict[str, Any]:
-    return {field.name: _value(obj, field) for field in fields}
+# The SQL below is built from the models' table and column names (quoted) and from
+# literals of the layout (through _literal): no value from outside goes into it.
+def _quote(name: str | None) -> str:
+    if not name:
+        raise TypeError("Only stored fields have a column.")
+    return connections[DEFAULT_DB_ALIAS].ops.quote_name(name)
 
 
-def _section(model: type[models.Model]) -> list[dict[str, Any]]:
-    queryset = model._default_manager.order_by("pk")
-    if model is StatusEvent:
-        queryset = queryset.select_related("recorded_by").prefetch_related(
-            models.Prefetch("citations", EventCitation.objects.order_by("pk"))
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _list_sql(items: str, layout: Layout, level: int) -> str:
+    """A JSON array around ``items`` (SQL joining its items' text with the separator) at
+    ``level``; NULL when ``items`` is (no item)."""
+    return (
+        f"{_literal('[' + layout.newline(level + 1))} || {items} || "
+        f"{_literal(layout.newline(level) + ']')}"
+    )
+
+
+def _value_sql(field: models.Field[Any, Any], column: str, layout: Layout, level: int) -> str:
+    """SQL for the JSON text of ``field``'s value in ``column``, an item at ``level``."""
+    if isinstance(field, ArrayField):
+        element = _value_sql(field.base_field, "element.value", layout, level + 1)
+        items = (
+            f"array_to_string(ARRAY(SELECT coalesce({element}, 'null') FROM unnest({column}) "  # noqa: S608
+            "WITH ORDINALITY AS element (value, position) ORDER BY element.position), "
+            f"{_literal(layout.separator(level + 1))})"
         )
-    elif model is FundingLine:
-        queryset = queryset.select_related("recorded_by")
-    commenced: dict[int, list[int]] = {}
-    if model is Commencement:
-        for commencement_id, provision_id in CommencedProvision._default_manager.order_by(
-            "commencement_id", "provision_id"
-        ).values_list("commencement_id", "provision_id"):
-            commenced.setdefault(commencement_id, []).append(provision_id)
-    fields = exported_fields(model)
-    rows = []
-    for obj in queryset:
-        row = _row(obj, fields)
-        if model is StatusEvent:
-            citation_fields = exported_fields(EventCitation)
-            row[CITATIONS] = [_row(c, citation_fields) for c in obj.citations.all()]  # type: ignore[attr-defined]
-        elif model is Commencement:
-            row[COMMENCED] = commenced.get(obj.pk, [])
-        rows.append(row)
+        return f"CASE cardinality({column}) WHEN 0 THEN '[]' ELSE {_list_sql(items, layout, level)} END"
+    if isinstance(field, models.ForeignKey):
+        return _value_sql(field.target_field, column, layout, level)
+    kind = field.get_internal_type()
+    if kind in INTEGER_FIELDS:
+        return f"{column}::text"
+    if kind in TO_JSON_FIELDS:
+        return f"to_json({column})::text"
+    if kind == "DateField":
+        # JSON dates are ISO 8601 whatever the session's DateStyle.
+        return f"to_json({column})::text"
+    if kind == "DateTimeField":
+        return INSTANT_SQL.format(column=column)
+    if isinstance(field, models.DecimalField) and (field.decimal_places or 0) <= 6:
+        # With its fixed scale, the numeric's text is str() of the Decimal the ORM reads
+        # (str() turns to exponent notation only past six decimal places).
+        return f"""'"' || {column}::text || '"'"""
+    raise TypeError(f"export_data cannot write {field.model.__name__}.{field.name} ({kind}).")
+
+
+def _field(model: type[models.Model], name: str) -> models.Field[Any, Any]:
+    field = model._meta.get_field(name)
+    if not isinstance(field, models.Field):
+        raise TypeError(f"{model.__name__}.{name} is not a stored field.")
+    return field
+
+
+def _username_sql(field: models.Field[Any, Any], column: str, layout: Layout, level: int) -> str:
+    """The username of the user ``column`` refers to, as the document names a recorder."""
+    if not isinstance(field, models.ForeignKey):
+        raise TypeError(f"{field.model.__name__}.{field.name} is not a foreign key.")
+    user = get_user_model()
+    username = _field(user, user.USERNAME_FIELD)
+    value = _value_sql(username, f"account.{_quote(username.column)}", layout, level)
+    return (
+        f"(SELECT {value} FROM {_quote(user._meta.db_table)} AS account "  # noqa: S608
+        f"WHERE account.{_quote(field.target_field.column)} = {column})"
+    )
+
+
+def _field_values(
+    model: type[models.Model], alias: str, layout: Layout, level: int
+) -> list[tuple[str, str]]:
+    """Each exported field of ``model`` (the table as ``alias``) with SQL for its JSON text,
+    a value at ``level``."""
+    values = []
+    for field in exported_fields(model):
+        column = f"{alias}.{_quote(field.column)}"
+        if is_user_reference(field):
+            values.append((field.name, _username_sql(field, column, layout, level)))
+        else:
+            values.append((field.name, _value_sql(field, column, layout, level)))
+    return values
+
+
+def _object_sql(values: list[tuple[str, str]], layout: Layout, level: int) -> str:
+    """SQL for a JSON object at ``level`` with these keys and values (SQL, NULL for null)."""
+    parts = []
+    for position, (name, value) in enumerate(values):
+        before = "{" + layout.newline(level + 1) if position == 0 else layout.separator(level + 1)
+        parts.append(_literal(before + json.dumps(name, ensure_ascii=False) + ": "))
+        parts.append(f"coalesce({value}, 'null')")
+    parts.append(_literal(layout.newline(level) + "}"))
+    return " || ".join(parts)
+
+
+def _nested_join(model: type[models.Model], layout: Layout) -> tuple[str, str] | None:
+    """For a section whose rows carry other rows inside them (an event its citations, a
+    commencement its provisions): the key, and a join giving each row's list as ``nested.items``.
+    The lists are built in one pass over the other table, grouped, and merged with the
+    section's rows in id order (not looked up row by row)."""
+    inner: type[models.Model]
+    if model is StatusEvent:
+        inner, key, link = EventCitation, CITATIONS, _field(EventCitation, "event")
+        item = _object_sql(_field_values(inner, "item", layout, 5), layout, 4)
+        order = f"item.{_quote(inner._meta.pk.column)}"
+    elif model is Commencement:
+        inner, key, link = CommencedProvision, COMMENCED, _field(CommencedProvision, "commencement")
+        provision = _field(inner, "provision")
+        order = f"item.{_quote(provision.column)}"
+        item = _value_sql(provision, order, layout, 4)
+    else:
+        return None
+    join = (
+        f"LEFT JOIN (SELECT item.{_quote(link.column)} AS link, "  # noqa: S608
+        f"string_agg({item}, {_literal(layout.separator(4))} ORDER BY {order}) AS items "
+        f"FROM {_quote(inner._meta.db_table)} AS item GROUP BY item.{_quote(link.column)}) "
+        f"AS nested ON nested.link = record.{_quote(model._meta.pk.column)}"
+    )
+    return key, join
+
+
+def section_sql(model: type[models.Model], layout: Layout) -> str:
+    """The query giving each row of ``model``'s section as its JSON text, in id order: an
+    object at level 2 (the document is at 0, the section's list at 1)."""
+    values = _field_values(model, "record", layout, 3)
+    join = ""
+    nested = _nested_join(model, layout)
+    if nested is not None:
+        key, join = nested
+        values.append((key, f"coalesce({_list_sql('nested.items', layout, 3)}, '[]')"))
+    return (
+        f"SELECT {_object_sql(values, layout, 2)} "  # noqa: S608
+        f"FROM {_quote(model._meta.db_table)} AS record {join} "
+        f"ORDER BY record.{_quote(model._meta.pk.column)}"
+    )
+
+
+def _write_section(
+    cursor: Any, model: type[models.Model], write: Callable[[str], object], layout: Layout
+) -> int:
+    """Write the JSON array of ``model``'s rows as PostgreSQL sends them; return how many
+    there were. ``COPY ... TO STDOUT`` streams the rows without a round trip per batch, so
+    PostgreSQL builds rows while this process writes the ones before; the binary format
+    passes the text as it is (no escapes to undo)."""
+    statement = f"COPY ({section_sql(model, layout)}) TO STDOUT (FORMAT BINARY)"
+    between = layout.separator(2)
+    rows = 0
+    batch: list[str] = []
+    # Django's database exceptions, as for any other statement (COPY is not run through
+    # Django's cursor wrapper).
+    with connections[DEFAULT_DB_ALIAS].wrap_database_errors, cursor.copy(statement) as copy:
+        copy.set_types(["text"])
+        for (text,) in copy.rows():
+            batch.append(text)
+            if len(batch) == WRITE_ROWS:
+                write(("[" + layout.newline(2) if rows == 0 else between) + between.join(batch))
+                rows += len(batch)
+                batch.clear()
+    if batch:
+        write(("[" + layout.newline(2) if rows == 0 else between) + between.join(batch))
+        rows += len(batch)
+    write(layout.newline(1) + "]" if rows else "[]")
     return rows
 
 
-def export_snapshot() -> dict[str, Any]:
-    """The document, read in one consistent snapshot of the database."""
+def _set_locally(cursor: Any, values: dict[str, str]) -> None:
+    """Set these run-time settings until the end of the transaction."""
+    pairs = [item for name, value in values.items() for item in (name, value)]
+    cursor.execute("SELECT " + ", ".join(["set_config(%s, %s, true)"] * len(values)), pairs)
+
+
+def write_document(write: Callable[[str], object], *, indent: int | None = None) -> dict[str, int]:
+    """Write the document through ``write``, a piece at a time, read in one consistent
+    snapshot of the database, laid out as ``json.dumps(indent=indent)`` lays it out; return
+    the number of rows of each section."""
+    layout = Layout(indent)
     connection = connections[DEFAULT_DB_ALIAS]
     fresh_transaction = not connection.in_atomic_block
-    with transaction.atomic():
+    counts: dict[str, int] = {}
+    with transaction.atomic(), connection.cursor() as cursor:
         if fresh_transaction:
             # The first statement of the transaction: every section sees the same data
             # even while the application keeps writing.
-            with connection.cursor() as cursor:
-                cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
-        document: dict[str, Any] = {
-            "schema_version": SCHEMA_VERSION,
-            "exported_at": timezone.now().astimezone(datetime.UTC).isoformat(),
-        }
+            cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        names = list(EXPORT_SETTINGS)
+        cursor.execute("SELECT " + ", ".join(["current_setting(%s)"] * len(names)), names)
+        previous = cursor.fetchone()
+        _set_locally(cursor, EXPORT_SETTINGS)
+        exported_at = timezone.now().astimezone(datetime.UTC).isoformat()
+        write(
+            "{"
+            + layout.newline(1)
+            + f'"schema_version": {json.dumps(SCHEMA_VERSION)}'
+            + layout.separator(1)
+            + f'"exported_at": {json.dumps(exported_at)}'
+        )
         for section, model in SECTIONS.items():
-            document[section] = _section(model)
+            write(layout.separator(1) + json.dumps(section) + ": ")
+            counts[section] = _write_section(cursor, model, write, layout)
+        write(layout.newline(0) + "}")
+        # Inside a caller's transaction, leave its settings as they were.
+        _set_locally(cursor, dict(zip(names, previous, strict=True)))
+    return counts
+
+
+def export_snapshot() -> dict[str, Any]:
+    """The document as a dict, read in one consistent snapshot. It holds the whole dataset
+    in memory: the command streams the document instead."""
+    text = io.StringIO()
+    write_document(text.write)
+    document: dict[str, Any] = json.loads(text.getvalue())
     return document
+
+
+def _write_file(path: Path, indent: int | None) -> dict[str, int]:
+    """Write the document to ``path``, replacing it only once the document is complete
+    (written in place only to what is not a regular file, such as ``/dev/stdout``)."""
+    if path.exists() and not path.is_file():
+        with path.open("w", encoding="utf-8") as file:
+            counts = write_document(file.write, indent=indent)
+            file.write("\n")
+        return counts
+    partial = path.with_name(f".{path.name}.partial")
+    try:
+        with partial.open("w", encoding="utf-8") as file:
+            counts = write_document(file.write, indent=indent)
+            file.write("\n")
+        os.replace(partial, path)
+    finally:
+        partial.unlink(missing_ok=True)
+    return counts
 
 
 class Command(BaseCommand):
@@ -181,12 +415,12 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        document = export_snapshot()
-        text = json.dumps(document, indent=options["indent"] or None, ensure_ascii=False)
+        indent: int | None = options["indent"] or None
         output: Path | None = options["output"]
         if output is None:
-            self.stdout.write(text)
+            write_document(lambda text: self.stdout.write(text, ending=""), indent=indent)
+            self.stdout.write("\n", ending="")
             return
-        output.write_text(text + "\n", encoding="utf-8")
-        counts = ", ".join(f"{len(document[section])} {section}" for section in SECTIONS)
-        self.stderr.write(f"Wrote {counts} to {output}")
+        counts = _write_file(output, indent)
+        summary = ", ".join(f"{counts[section]} {section}" for section in SECTIONS)
+        self.stderr.write(f"Wrote {summary} to {output}")
