@@ -6,14 +6,16 @@
 1. starts a dedicated PostgreSQL (``.data/bench-<size>/``, never the development database)
    or uses ``--database-url``, migrates it, and generates the dataset if it does not hold
    it yet (``bench/generate.py``; ``--generate`` forces a new one);
-2. serves the product (``config.settings``) and the floor (``bench.settings``, the plain
-   ``.values()`` + ``JsonResponse`` views of ``bench/floor.py``) under gunicorn with the
-   production configuration (``config/gunicorn.py``: 2 sync workers, DEBUG off, plain HTTP,
+2. serves the product (``config.settings``), the Django floor (``bench.settings``, the plain
+   ``.values()`` + ``JsonResponse`` views of ``bench/floor.py``) and the bare floor
+   (``bench/bare.py``: WSGI and psycopg, no Django) under gunicorn with the production
+   configuration (``config/gunicorn.py``: 2 sync workers, DEBUG off, plain HTTP,
    throttling off, worker recycling off), each on its own port;
-3. drives load from a second process on 127.0.0.1 (``bench/load.py``), product and floor in
+3. drives load from a second process on 127.0.0.1 (``bench/load.py``), product and floors in
    turn, over several rounds, and prints for each endpoint: requests/s, p50 and p99
-   latency, the product/floor throughput ratio, SQL queries per request (counted in
-   process with ``CaptureQueriesContext``) and the peak RSS of the gunicorn workers;
+   latency, the product/floor throughput ratios, SQL queries per request (counted in
+   process with ``CaptureQueriesContext``, and by the bare floor itself) and the peak RSS
+   of the gunicorn workers;
 4. then the CSV export (rows/s, worker memory), the bulk import (rows/s through the
    admin's import resource and the event service), and the memory of one worker over
    many requests.
@@ -243,8 +245,16 @@ def memory_kb(pid: int) -> dict[str, int]:
 class Server:
     """One gunicorn with the production configuration, its output in ``.data/bench/``."""
 
-    def __init__(self, name: str, settings_module: str, url: str, workers: int) -> None:
+    def __init__(
+        self,
+        name: str,
+        settings_module: str,
+        url: str,
+        workers: int,
+        application: str = "config.wsgi",
+    ) -> None:
         self.name = name
+        self.application = application
         self.port = free_port()
         self.environment = django_environment(url, settings_module)
         self.environment.update(
@@ -264,7 +274,7 @@ class Server:
         log_dir.mkdir(parents=True, exist_ok=True)
         self.log = (log_dir / f"{self.name}.log").open("wb")
         self.process = subprocess.Popen(
-            [PYTHON, "-m", "gunicorn", "--config", "config/gunicorn.py", "config.wsgi"],
+            [PYTHON, "-m", "gunicorn", "--config", "config/gunicorn.py", self.application],
             cwd=BASE_DIR,
             env=self.environment,
             stdout=self.log,
@@ -408,6 +418,8 @@ class Endpoint:
     # In-process query count: the first request, with these headers computed in process.
     conditional: bool = False
     note: str = ""
+    # The bare floor's requests (bench/bare.py): the product's own paths.
+    bare: list[Request] | None = None
 
 
 def floor_path(path: str) -> str:
@@ -429,7 +441,7 @@ def encode_cursor(position: str) -> str:
     return encode_position(KeysetCursor((position,), reverse=False))
 
 
-def endpoints(product_port: int) -> list[Endpoint]:
+def endpoints(product_port: int, bare_port: int) -> list[Endpoint]:
     """The requests of each endpoint, chosen from the data (deterministically)."""
     from django.db import connection
 
@@ -463,59 +475,52 @@ def endpoints(product_port: int) -> list[Endpoint]:
     # A position in the middle of the change feed, as a syncing client would hold.
     _, _, body = fetch(product_port, "/api/v1/changes/?" + urlencode({"since": since}))
     feed_cursor = json.loads(body)["next_cursor"]
+    # Each server's own tags: a measure's ETag digests the Host, which names the port.
     etags = []
     for slug in slugs[:50]:
-        _, headers, _ = fetch(product_port, f"/api/v1/measures/{slug}/")
-        etags.append((slug, headers.get("ETag", "")))
+        path = f"/api/v1/measures/{slug}/"
+        _, headers, _ = fetch(product_port, path)
+        _, bare_headers, _ = fetch(bare_port, path)
+        etags.append((path, headers.get("ETag", ""), bare_headers.get("ETag", "")))
     details = plain([f"/api/v1/measures/{slug}/" for slug in slugs])
     chains = linked_measures(50)
+    first_page = plain(["/api/v1/measures/"])
+    deep_pages = plain([f"/api/v1/measures/?cursor={encode_cursor(slug)}" for slug in deep])
+    stage_and_strategy = plain(
+        [
+            "/api/v1/measures/?" + urlencode({"stage": stage, "strategy": strategy})
+            for strategy, stage in filtered
+        ]
+    )
+    searches = plain(["/api/v1/measures/?" + urlencode({"q": word}) for word in SEARCH_WORDS])
+    time_travel = plain([f"/api/v1/measures/?as_of={AS_OF}"])
+    summaries = plain([f"/api/v1/strategies/{slug}/summary/" for slug in strategies])
+    feed_since = plain(["/api/v1/changes/?" + urlencode({"since": since})])
+    feed_from_cursor = plain([f"/api/v1/changes/?cursor={feed_cursor}"])
     return [
-        Endpoint("list, first page", plain(["/api/v1/measures/"]), plain(["/floor/measures/"])),
-        Endpoint(
-            "list, deep page (cursor)",
-            plain([f"/api/v1/measures/?cursor={encode_cursor(slug)}" for slug in deep]),
-            plain([f"/floor/measures/?cursor={encode_cursor(slug)}" for slug in deep]),
-        ),
-        Endpoint("detail", details, floor_of(details)),
+        Endpoint("list, first page", first_page, floor_of(first_page), bare=first_page),
+        Endpoint("list, deep page (cursor)", deep_pages, floor_of(deep_pages), bare=deep_pages),
+        Endpoint("detail", details, floor_of(details), bare=details),
         Endpoint(
             "list, stage + strategy",
-            plain(
-                [
-                    "/api/v1/measures/?" + urlencode({"stage": stage, "strategy": strategy})
-                    for strategy, stage in filtered
-                ]
-            ),
-            plain(
-                [
-                    "/floor/measures/?" + urlencode({"stage": stage, "strategy": strategy})
-                    for strategy, stage in filtered
-                ]
-            ),
+            stage_and_strategy,
+            floor_of(stage_and_strategy),
+            bare=stage_and_strategy,
         ),
-        Endpoint(
-            "list, search q=",
-            plain(["/api/v1/measures/?" + urlencode({"q": word}) for word in SEARCH_WORDS]),
-            plain(["/floor/measures/?" + urlencode({"q": word}) for word in SEARCH_WORDS]),
-        ),
-        Endpoint(
-            f"list, as_of={AS_OF}",
-            plain([f"/api/v1/measures/?as_of={AS_OF}"]),
-            plain([f"/floor/measures/?as_of={AS_OF}"]),
-        ),
+        Endpoint("list, search q=", searches, floor_of(searches), bare=searches),
+        Endpoint(f"list, as_of={AS_OF}", time_travel, floor_of(time_travel), bare=time_travel),
         Endpoint(
             "detail, If-None-Match (304)",
-            [(f"/api/v1/measures/{slug}/", {"If-None-Match": etag}) for slug, etag in etags],
-            plain([f"/floor/measures/{slug}/" for slug, _ in etags]),
+            [(path, {"If-None-Match": etag}) for path, etag, _ in etags],
+            plain([floor_path(path) for path, _, _ in etags]),
             expect="304",
             conditional=True,
-            note="floor: the full 200 response",
+            note="floor: the full 200 response; bare: its own 304",
+            bare=[(path, {"If-None-Match": etag}) for path, _, etag in etags],
         ),
-        Endpoint(
-            "strategy summary",
-            plain([f"/api/v1/strategies/{slug}/summary/" for slug in strategies]),
-        ),
-        Endpoint("change feed, since", plain(["/api/v1/changes/?" + urlencode({"since": since})])),
-        Endpoint("change feed, cursor", plain([f"/api/v1/changes/?cursor={feed_cursor}"])),
+        Endpoint("strategy summary", summaries, bare=summaries),
+        Endpoint("change feed, since", feed_since, bare=feed_since),
+        Endpoint("change feed, cursor", feed_from_cursor, bare=feed_from_cursor),
         # Where and when: the measures and the summary answered for one nation.
         Endpoint(
             f"list, extent=scotland + as_of={AS_OF}",
@@ -607,11 +612,75 @@ def same_json(product_path: str, floor_path_: str) -> str | None:
     return "different JSON"
 
 
+# The Host both servers are asked with when their bytes are compared: the links and a
+# measure's ETag name it.
+SAME_HOST = {"Host": "127.0.0.1"}
+
+
+def answer_difference(
+    expected: tuple[int, dict[str, str], bytes], found: tuple[int, dict[str, str], bytes]
+) -> str | None:
+    """None if the two answers have the same status, Content-Type, ETag and body bytes,
+    else the first difference."""
+    (status, headers, body), (found_status, found_headers, found_body) = expected, found
+    if status != found_status:
+        return f"status {status} vs {found_status}"
+    for name in ("content-type", "etag"):
+        ours = {key.lower(): value for key, value in headers.items()}.get(name)
+        theirs = {key.lower(): value for key, value in found_headers.items()}.get(name)
+        if ours != theirs:
+            return f"{name} {ours!r} vs {theirs!r}"
+    if body != found_body:
+        at = next(
+            (i for i, (a, b) in enumerate(zip(body, found_body, strict=False)) if a != b),
+            min(len(body), len(found_body)),
+        )
+        return (
+            f"first difference at byte {at}: {body[max(0, at - 40) : at + 40]!r} vs "
+            f"{found_body[max(0, at - 40) : at + 40]!r}"
+        )
+    return None
+
+
+def bare_difference(product: Server, bare: Server, endpoint: Endpoint) -> str | None:
+    """None if the bare floor answers every request of ``endpoint`` with the product's bytes
+    (status, Content-Type, ETag, body), both asked with the same Host; else the first
+    difference. A conditional request carries the product's tag for that Host."""
+    for path, _ in endpoint.product:
+        headers = dict(SAME_HOST)
+        if endpoint.conditional:
+            _, first, _ = fetch(product.port, path, SAME_HOST)
+            headers["If-None-Match"] = first.get("ETag", "")
+        why = answer_difference(fetch(product.port, path, headers), fetch(bare.port, path, headers))
+        if why is not None:
+            return f"{path}: {why}"
+    return None
+
+
+def bare_statements(url: str, path: str, *, conditional: bool) -> int:
+    """SQL statements of one request of the bare floor, run in process (after one unmeasured
+    request, as ``queries_per_request``)."""
+    from bench.bare import BareApplication, ask
+
+    application = BareApplication(url)
+    try:
+        _, headers, _ = ask(application, path, SAME_HOST)
+        extra = {"If-None-Match": headers.get("ETag", "")} if conditional else {}
+        ask(application, path, {**SAME_HOST, **extra})
+        return application.statements
+    finally:
+        application.close()
+
+
 # Sections -------------------------------------------------------------------------------
 
 
 def load_endpoints(
-    product: Server, floor: Server, chosen: list[Endpoint], args: argparse.Namespace
+    product: Server,
+    floor: Server,
+    bare: Server,
+    chosen: list[Endpoint],
+    args: argparse.Namespace,
 ) -> list[dict[str, Any]]:
     rows = []
     for endpoint in chosen:
@@ -621,11 +690,23 @@ def load_endpoints(
         ]
         if endpoint.floor is not None:
             targets.append(("floor", floor, endpoint.floor, "200"))
+        bare_differs = None
+        if endpoint.bare is not None:
+            # Checked before it is measured: a floor that answers something else is no floor.
+            bare_differs = bare_difference(product, bare, endpoint)
+            if bare_differs is None:
+                say("  bare JSON identical to the product's")
+                targets.append(("bare", bare, endpoint.bare, endpoint.expect))
+            else:
+                say(f"  bare JSON DIFFERS from the product's: {bare_differs}")
         totals = {name: Totals() for name, *_ in targets}
         for _name, server, requests, expect in targets:  # warm-up, not counted
             drive(server, requests, concurrency=args.concurrency, total=20, expect=expect)
         for round_number in range(args.rounds):
-            order = targets if round_number % 2 == 0 else list(reversed(targets))
+            # The order rotates every round, so that drift in the machine's load hits each
+            # target in each position alike.
+            turn = round_number % len(targets)
+            order = targets[turn:] + targets[:turn]
             for name, server, requests, expect in order:
                 result, peak = drive(
                     server,
@@ -649,6 +730,15 @@ def load_endpoints(
             row["ratio"] = round(totals["product"].rate / floor_rate, 2) if floor_rate else None
             if not endpoint.conditional:
                 row["same_json"] = same_json(path, endpoint.floor[0][0])
+        if endpoint.bare is not None:
+            row["bare_same_bytes"] = bare_differs
+        if "bare" in totals:
+            row["bare"] = totals["bare"].summary()
+            row["bare_queries"] = bare_statements(
+                bare.environment["DATABASE_URL"], path, conditional=endpoint.conditional
+            )
+            bare_rate = totals["bare"].rate
+            row["bare_ratio"] = round(totals["product"].rate / bare_rate, 2) if bare_rate else None
         rows.append(row)
     return rows
 
@@ -973,39 +1063,55 @@ def report(results: dict[str, Any]) -> str:
     width = max([30, *(len(row["endpoint"]) + 1 for row in results["endpoints"])])
     columns = (
         f"{'endpoint':<{width}}| {'product req/s':>13} {'p50 ms':>7} {'p99 ms':>7} "
-        f"| {'floor req/s':>11} {'p50 ms':>7} {'p99 ms':>7} | {'ratio':>5} "
-        f"| {'queries p/f':>11} | {'peak RSS MB p/f':>15}"
+        f"| {'floor req/s':>11} {'p50 ms':>7} {'p99 ms':>7} "
+        f"| {'bare req/s':>10} {'p50 ms':>7} {'p99 ms':>7} | {'p/floor':>7} {'p/bare':>6} "
+        f"| {'queries p/f/b':>13} | {'peak RSS MB p/f/b':>17}"
     )
     lines.append(columns)
     lines.append("-" * len(columns))
-    for row in results["endpoints"]:
-        product = row["product"]
-        floor = row.get("floor")
-        floor_text = (
-            f"{floor['requests_per_second']:>11.1f} {floor['p50_ms']:>7.1f} {floor['p99_ms']:>7.1f}"
-            if floor
-            else f"{'-':>11} {'-':>7} {'-':>7}"
+
+    def measured(summary: dict[str, Any] | None, width: int) -> str:
+        if not summary:
+            return f"{'-':>{width}} {'-':>7} {'-':>7}"
+        return (
+            f"{summary['requests_per_second']:>{width}.1f} {summary['p50_ms']:>7.1f} "
+            f"{summary['p99_ms']:>7.1f}"
         )
-        ratio = f"{row['ratio']:>5.2f}" if row.get("ratio") is not None else f"{'-':>5}"
-        queries = f"{row['product_queries']} / {row.get('floor_queries', '-')}"
-        rss = f"{product['peak_rss_mb']:.0f} / " + (f"{floor['peak_rss_mb']:.0f}" if floor else "-")
+
+    def ratio(value: float | None, width: int) -> str:
+        return f"{value:>{width}.2f}" if value is not None else f"{'-':>{width}}"
+
+    for row in results["endpoints"]:
+        product, floor, bare = row["product"], row.get("floor"), row.get("bare")
+        queries = "/".join(
+            str(row.get(key, "-")) for key in ("product_queries", "floor_queries", "bare_queries")
+        )
+        rss = "/".join(
+            f"{target['peak_rss_mb']:.0f}" if target else "-" for target in (product, floor, bare)
+        )
         lines.append(
-            f"{row['endpoint']:<{width}}| {product['requests_per_second']:>13.1f} "
-            f"{product['p50_ms']:>7.1f} {product['p99_ms']:>7.1f} | {floor_text} | {ratio} "
-            f"| {queries:>11} | {rss:>15}"
+            f"{row['endpoint']:<{width}}| {measured(product, 13)} | {measured(floor, 11)} "
+            f"| {measured(bare, 10)} | {ratio(row.get('ratio'), 7)} "
+            f"{ratio(row.get('bare_ratio'), 6)} | {queries:>13} | {rss:>17}"
         )
     lines.append("")
     notes = [f"{row['endpoint']}: {row['note']}" for row in results["endpoints"] if row["note"]]
     errors = [
-        f"{row['endpoint']}: {row[target]['errors']} unexpected answers {row[target]['statuses']}"
+        f"{row['endpoint']} ({target}): {row[target]['errors']} unexpected answers "
+        f"{row[target]['statuses']}"
         for row in results["endpoints"]
-        for target in ("product", "floor")
+        for target in ("product", "floor", "bare")
         if target in row and row[target]["errors"]
     ]
     different = [
         f"{row['endpoint']}: {row['same_json']}"
         for row in results["endpoints"]
         if row.get("same_json")
+    ]
+    bare_different = [
+        f"{row['endpoint']}: {row['bare_same_bytes']}"
+        for row in results["endpoints"]
+        if row.get("bare_same_bytes")
     ]
     lines.extend(notes)
     lines.append(
@@ -1016,6 +1122,16 @@ def report(results: dict[str, Any]) -> str:
             else "NO: " + "; ".join(different)
         )
     )
+    if any("bare_same_bytes" in row for row in results["endpoints"]):
+        lines.append(
+            "bare JSON identical to the product's (status, Content-Type, ETag and body bytes, "
+            "every request): "
+            + (
+                "yes, on every endpoint with a bare floor"
+                if not bare_different
+                else "NO (not measured): " + "; ".join(bare_different)
+            )
+        )
     if errors:
         lines.append("ERRORS: " + "; ".join(errors))
     if csv := results.get("csv"):
@@ -1071,7 +1187,7 @@ def main(argv: list[str] | None = None) -> int:
     mode.add_argument("--quick", action="store_const", dest="mode", const="quick")
     mode.add_argument("--full", action="store_const", dest="mode", const="full")
     parser.add_argument("--measures", type=int, help="dataset size (default by mode)")
-    parser.add_argument("--rounds", type=int, help="rounds of product then floor")
+    parser.add_argument("--rounds", type=int, help="rounds of the product and the floors")
     parser.add_argument("--seconds", type=float, help="seconds per target per round")
     parser.add_argument("--concurrency", type=int, default=4, help="connections (default 4)")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers (default 2)")
@@ -1140,21 +1256,25 @@ def main(argv: list[str] | None = None) -> int:
             f"Policy Measure Tracker benchmark ({args.mode}): {n_measures:,} measures, "
             f"{n_events:,} status events; {law.summary()}; gunicorn sync workers: {args.workers} per server; "
             f"load: {args.concurrency} connections from another process, {args.rounds} rounds x "
-            f"{args.seconds:g} s per target, product and floor alternating; "
+            f"{args.seconds:g} s per target, product, Django floor and bare floor in rotating "
+            "order; "
             f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} at start; "
             f"code {code_version()}; {datetime.date.today().isoformat()}"
         )
         with (
             Server("product", "config.settings", url, args.workers) as product,
             Server("floor", "bench.settings", url, args.workers) as floor,
+            Server(
+                "bare", "config.settings", url, args.workers, application="bench.bare:application"
+            ) as bare,
         ):
-            chosen = endpoints(product.port)
+            chosen = endpoints(product.port, bare.port)
             if args.only:
                 words = [word.strip() for word in args.only.split(",")]
                 chosen = [e for e in chosen if any(word in e.name for word in words)]
             results["endpoints"] = []
             if "load" not in skip:
-                results["endpoints"] = load_endpoints(product, floor, chosen, args)
+                results["endpoints"] = load_endpoints(product, floor, bare, chosen, args)
                 # The table so far, in case a later section fails or is interrupted.
                 say(report(results))
                 save(results, out)
