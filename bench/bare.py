@@ -619,11 +619,15 @@ class Views:
         today = as_of is None
         stage = status_sql("stage", today=today)
         finished = ", ".join(f"'{value}'" for value in FINISHED_STAGES)
+        # As the product counts: over a subquery computing each measure's status once.
         aggregates = [
-            "COUNT(m.id) AS measure_count",
-            "COUNT(m.id) FILTER (WHERE CASE WHEN (m.target_on < %(on)s AND "
-            f"({stage} IS NULL OR NOT ({stage} IN ({finished})))) THEN true ELSE false END) "
-            "AS overdue_count",
+            "COUNT(id) AS measure_count",
+            "COUNT(id) FILTER (WHERE is_overdue) AS overdue_count",
+        ]
+        statuses = [
+            "CASE WHEN (m.target_on < %(on)s AND "
+            f"({stage} IS NULL OR NOT ({stage} IN ({finished})))) THEN true ELSE false END "
+            "AS is_overdue",
         ]
         groups: tuple[tuple[str, str, tuple[str, ...]], ...] = (
             ("by_stage", "stage", STAGES),
@@ -631,15 +635,16 @@ class Views:
             ("by_confidence", "confidence", CONFIDENCES),
         )
         for group, name, values in groups:
-            column = status_sql(name, today=today)
+            column = f"{name}_then"
+            statuses.append(f"{status_sql(name, today=today)} AS {column}")
             aggregates += [
-                f"COUNT(m.id) FILTER (WHERE {column} = '{value}') AS {group}__{value}"
+                f"COUNT(id) FILTER (WHERE {column} = '{value}') AS {group}__{value}"
                 for value in values
             ]
-            aggregates.append(f"COUNT(m.id) FILTER (WHERE {column} IS NULL) AS {group}__none")
+            aggregates.append(f"COUNT(id) FILTER (WHERE {column} IS NULL) AS {group}__none")
         counts = self.row(
-            f"SELECT {', '.join(aggregates)} FROM measures_measure m "
-            "WHERE m.strategy_id = %(strategy)s",
+            f"SELECT {', '.join(aggregates)} FROM (SELECT DISTINCT m.id, {', '.join(statuses)} "
+            "FROM measures_measure m WHERE m.strategy_id = %(strategy)s) subquery",
             {"on": as_of or local_today(), "strategy": strategy["id"]},
         )
         assert counts is not None  # an aggregate always answers one row

@@ -78,7 +78,12 @@ def strategy_summary(
     }
     for group, counts in groups.items():
         aggregates.update({f"{group}__{name}": count for name, count in counts.items()})
-    totals = measures.aggregate(**aggregates)
+    # Counted over a subquery that computes each measure's status once (DISTINCT, a no-op on
+    # rows unique by id, makes Django keep it a subquery): counted straight off the table,
+    # the status expression was written into each of the 31 counts, and PostgreSQL planned
+    # 31 copies of its subqueries on every request.
+    columns = ("pk", "stage_then", "verdict_then", "confidence_then", "is_overdue")
+    totals = measures.values(*columns).order_by().distinct().aggregate(**aggregates)
     result: dict[str, Any] = {
         "strategy": strategy,
         "as_of": as_of,
