@@ -150,7 +150,8 @@ fuzz-ci: install
 	for seed in $(FUZZ_CI_SEEDS); do \
 	  $(MAKE) --no-print-directory fuzz FUZZ_SEED=$$seed FUZZ_EXAMPLES=100 || exit 1; done
 
-## Benchmark against a plain Django floor (bench/README.md): 10,000 measures, a few minutes
+## Benchmark against the plain-Django and the bare WSGI floors (bench/README.md): 10,000
+## measures, a few minutes
 .PHONY: bench bench-full
 bench: install
 	$(PY) -m bench.run --quick $(ARGS)
