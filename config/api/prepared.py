@@ -33,6 +33,7 @@ from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from django.core.exceptions import EmptyResultSet
 from django.db import connections, router
 from django.db.backends.postgresql.base import ServerBindingCursor
 from django.db.backends.utils import CursorDebugWrapper
@@ -111,7 +112,11 @@ class Statement:
         cls, queryset: QuerySet[Any], stand_ins: Mapping[str, Any], extra: Any
     ) -> Statement:
         compiler = queryset.query.get_compiler(queryset.db)
-        sql, params = compiler.as_sql()
+        try:
+            sql, params = compiler.as_sql()
+        except EmptyResultSet:
+            # Nothing can match (a search of no words): the ORM answers without a query.
+            raise NotPreparableError("matches nothing") from None
         slots = tuple(
             (index, name)
             for index, param in enumerate(params)

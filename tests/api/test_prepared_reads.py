@@ -188,3 +188,16 @@ def test_stand_ins_refuse_what_cannot_be_a_slot() -> None:
     instant = stand_in(datetime.datetime(2020, 1, 1, tzinfo=datetime.UTC), 3)
     assert type(day) is datetime.date
     assert type(instant) is datetime.datetime
+
+
+@pytest.mark.parametrize("text", ["the", "-", '""', "OR"])
+def test_a_search_that_can_match_nothing_is_an_empty_page_every_time(
+    seeded: None, text: str
+) -> None:
+    """A search of no words compiles to no SQL at all: the shape is not prepared, and the
+    ORM answers an empty page on the first request and on every later one."""
+    client = APIClient()
+    MEASURE_READS.clear()
+    answers = [client.get(URL, {"q": text}) for _ in range(3)]
+    assert [response.status_code for response in answers] == [200, 200, 200]
+    assert {response.content for response in answers} == {answers[0].content}
