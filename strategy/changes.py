@@ -6,6 +6,7 @@ change or rolled back with it. The domain apps do not know who listens."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from django.db import models
@@ -32,3 +33,16 @@ change_recorded = Signal()
 
 def record_change(kind: ChangeKind, instance: models.Model, *, measure: Any = None) -> None:
     change_recorded.send(sender=type(instance), kind=kind, instance=instance, measure=measure)
+
+
+# Sent with ``kind`` (a ``ChangeKind``) and ``changes``: the (row written, measure it
+# concerns or None) pairs of a set written at once (an import), in order.
+changes_recorded = Signal()
+
+
+def record_changes(kind: ChangeKind, changes: Sequence[tuple[models.Model, Any]]) -> None:
+    """Announce many changes of one kind at once, as ``record_change`` announces each: in
+    one signal, so that a receiver can answer the set with a statement rather than one a
+    change."""
+    if changes:
+        changes_recorded.send(sender=type(changes[0][0]), kind=kind, changes=list(changes))

@@ -119,28 +119,54 @@ def on_change_recorded(
     measure: Measure | None = None,
     **kwargs: Any,
 ) -> None:
-    subscribers = [
-        webhook
-        for webhook in Webhook.objects.filter(is_active=True, kinds__contains=[kind])
-        if matches(webhook.filter, instance, measure)
-    ]
-    if not subscribers:
+    deliver(kind, [(instance, measure)], _subscribed(kind))
+
+
+def on_changes_recorded(
+    sender: type[models.Model],
+    *,
+    kind: ChangeKind,
+    changes: list[tuple[models.Model, Measure | None]],
+    **kwargs: Any,
+) -> None:
+    """``on_change_recorded`` for a set of changes of one kind: the subscriptions are read
+    once for the whole set."""
+    deliver(kind, changes, _subscribed(kind))
+
+
+def _subscribed(kind: ChangeKind) -> list[Webhook]:
+    return list(Webhook.objects.filter(is_active=True, kinds__contains=[kind]))
+
+
+def deliver(
+    kind: ChangeKind, changes: list[tuple[models.Model, Measure | None]], webhooks: list[Webhook]
+) -> None:
+    """One delivery of each change to each of ``webhooks`` whose filter it matches."""
+    if not webhooks:
         return
-    text = body(kind, instance, measure)
     now = timezone.now()
-    with transaction.atomic():
-        deliveries = Delivery.objects.bulk_create(
-            Delivery(
-                webhook=webhook,
-                kind=kind,
-                body=text,
-                next_attempt_at=now,
-                attempt_limit=settings.WEBHOOK_MAX_ATTEMPTS,
+    ids: list[Any] = []
+    for instance, measure in changes:
+        subscribers = [
+            webhook for webhook in webhooks if matches(webhook.filter, instance, measure)
+        ]
+        if not subscribers:
+            continue
+        text = body(kind, instance, measure)
+        with transaction.atomic():
+            deliveries = Delivery.objects.bulk_create(
+                Delivery(
+                    webhook=webhook,
+                    kind=kind,
+                    body=text,
+                    next_attempt_at=now,
+                    attempt_limit=settings.WEBHOOK_MAX_ATTEMPTS,
+                )
+                for webhook in subscribers
             )
-            for webhook in subscribers
-        )
-    ids = [delivery.pk for delivery in deliveries]
-    transaction.on_commit(lambda: hand_over(ids))
+        ids += [delivery.pk for delivery in deliveries]
+    if ids:
+        transaction.on_commit(lambda: hand_over(ids))
 
 
 def hand_over(ids: Iterable[Any], *, run_after: datetime.datetime | None = None) -> None:
