@@ -1,7 +1,7 @@
 """The researchers' admin of what is tracked, one module per concern:
 
 - ``measures``: measures, with their timeline and the form to record or correct an event;
-- ``events``: every status event, read-only;
+- ``events``: every status event, read-only, and their import from a spreadsheet;
 - ``funding``: funding lines;
 - ``audit``: the audit trail of every tracked table;
 - ``strategies``: the section this app adds to a strategy's page (its measures per stage

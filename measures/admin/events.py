@@ -1,5 +1,5 @@
 """Every status event of every measure, read-only: events are recorded and corrected from
-the measure's page, and never edited."""
+the measure's page, or imported from a spreadsheet, and never edited."""
 
 from __future__ import annotations
 
@@ -12,7 +12,10 @@ from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.html import format_html
 
+from measures.admin.measures import WholeFileImportMixin
 from measures.models import EventCitation, StatusEvent
+from measures.resources import StatusEventResource
+from strategy.admin import SpreadsheetAdmin
 
 
 class EventCitationInline(admin.TabularInline):
@@ -38,7 +41,11 @@ EVENT_FIELDS: tuple[str, ...] = tuple(
 
 
 @admin.register(StatusEvent)
-class StatusEventAdmin(admin.ModelAdmin):
+class StatusEventAdmin(WholeFileImportMixin, SpreadsheetAdmin):
+    """The events, and their import from a spreadsheet (one event and its citation a row);
+    there is no export of them (an event's citations do not fit one row)."""
+
+    resource_classes = [StatusEventResource]
     list_display = [
         "effective",
         "measure",
@@ -56,7 +63,7 @@ class StatusEventAdmin(admin.ModelAdmin):
     readonly_fields = EVENT_FIELDS
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[StatusEvent]:
-        return super().get_queryset(request).for_api()  # type: ignore[attr-defined]
+        return super().get_queryset(request).for_api()
 
     @admin.display(description="Effective", ordering="effective_on")
     def effective(self, event: StatusEvent) -> str:
@@ -84,4 +91,7 @@ class StatusEventAdmin(admin.ModelAdmin):
         return False
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_export_permission(self, request: HttpRequest) -> bool:
         return False

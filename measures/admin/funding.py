@@ -11,6 +11,7 @@ from django.http import HttpRequest
 from django.utils.formats import date_format
 from django.utils.html import format_html
 
+from measures.admin.measures import WholeFileImportMixin
 from measures.charts import format_money
 from measures.models import FundingLine
 from measures.resources import FundingLineResource
@@ -19,7 +20,7 @@ from strategy.admin import ServiceAdminMixin, SpreadsheetAdmin
 
 
 @admin.register(FundingLine)
-class FundingLineAdmin(ServiceAdminMixin, SpreadsheetAdmin):
+class FundingLineAdmin(ServiceAdminMixin, WholeFileImportMixin, SpreadsheetAdmin):
     resource_classes = [FundingLineResource]
     # Short headers, funder and recipient in one column and no strategy column (it is a
     # filter), so that the list fits a 1366 px screen beside the navigation and the filters.
