@@ -16,9 +16,9 @@
    latency, the product/floor throughput ratios, SQL queries per request (counted in
    process with ``CaptureQueriesContext``, and by the bare floor itself) and the peak RSS
    of the gunicorn workers;
-4. then the CSV export (rows/s, worker memory), the bulk import (rows/s through the
-   admin's import resource and the event service), and the memory of one worker over
-   many requests.
+4. then the CSV export (rows/s, worker memory), the admin's spreadsheet import (rows/s of
+   measures, status events and funding lines, ``bench/import_rate.py``), and the memory
+   of one worker over many requests.
 """
 
 from __future__ import annotations
@@ -55,8 +55,7 @@ MODES: dict[str, dict[str, Any]] = {
         "seconds": 2.0,
         "memory_requests": 5_000,
         "memory_warmup": 1_000,
-        "import_measures": 500,
-        "import_event_measures": 100,
+        "import_rows": 10_000,
         "restore_measures": 10_000,
         "csv_downloads": 3,
     },
@@ -66,8 +65,7 @@ MODES: dict[str, dict[str, Any]] = {
         "seconds": 5.0,
         "memory_requests": 100_000,
         "memory_warmup": 10_000,
-        "import_measures": 10_000,
-        "import_event_measures": 1_000,
+        "import_rows": 10_000,
         "restore_measures": 100_000,
         "csv_downloads": 3,
     },
@@ -792,118 +790,31 @@ def csv_export(product: Server, args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
-class QueryCounter:
-    """A database execute wrapper that counts statements (savepoints included)."""
-
-    def __init__(self) -> None:
-        self.count = 0
-
-    def __call__(self, execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
-        self.count += 1
-        return execute(sql, params, many, context)
-
-    def take(self) -> int:
-        count, self.count = self.count, 0
-        return count
-
-
-def bulk_import(args: argparse.Namespace) -> dict[str, Any]:
-    """Import measures through the admin's import resource (``MeasureResource``, which
-    writes each row through ``measure_create``), then record events for some of them
-    through ``status_event_record`` (how a researcher records each event), all in one
-    transaction that is rolled back, so the dataset stays as generated."""
-    import tablib  # type: ignore[import-untyped]
-    from django.db import connection, transaction
-
-    from measures.models import Measure
-    from measures.resources import MeasureResource
-    from measures.services import MEASURE_WRITABLE_FIELDS, CitationInput, status_event_record
-    from strategy.models import Organisation, Source, Strategy
-
-    say(f"bulk import: {args.import_measures:,} measures")
-    strategies = list(Strategy.objects.order_by("id").values_list("slug", flat=True)[:20])
-    organisations = list(Organisation.objects.order_by("id").values_list("slug", flat=True)[:20])
-    source = Source.objects.order_by("id").first()
-    dataset = tablib.Dataset(headers=list(MEASURE_WRITABLE_FIELDS))
-    for number in range(args.import_measures):
-        dataset.append(
+def bulk_import(url: str, args: argparse.Namespace) -> dict[str, Any]:
+    """A researcher's spreadsheet import through the admin (``bench/import_rate.py``, in a
+    process of its own on a scratch database of the bench server): a file of
+    ``--import-rows`` measures, one of as many status events, one of as many funding
+    lines, each previewed and then confirmed."""
+    say(f"bulk import: {args.import_rows:,} rows per file through the admin")
+    with tempfile.TemporaryDirectory() as folder:
+        out = Path(folder) / "import.json"
+        subprocess.run(
             [
-                f"bench-import-{number}",
-                strategies[number % len(strategies)],
-                f"Imported measure number {number} on knife crime",
-                "A measure imported by the benchmark to time the researcher's bulk import.",
-                "Knife crime and offensive weapons",
-                organisations[number % len(organisations)],
-                "funding",
-                "",
-                "2027-03-31",
-            ]
+                PYTHON,
+                "-m",
+                "bench.import_rate",
+                "--rows",
+                str(args.import_rows),
+                "--database-url",
+                url,
+                "--json",
+                str(out),
+            ],
+            check=True,
+            cwd=BASE_DIR,
+            stdout=sys.stderr,
         )
-    plan = [
-        ("stage", "announced", datetime.date(2019, 1, 10)),
-        ("stage", "in_development", datetime.date(2019, 6, 1)),
-        ("verdict", "in_the_works", datetime.date(2019, 6, 2)),
-        ("confidence", "amber", datetime.date(2019, 6, 3)),
-        ("stage", "implementing", datetime.date(2020, 2, 1)),
-    ]
-    result: dict[str, Any] = {}
-    counter = QueryCounter()
-    with transaction.atomic(), connection.execute_wrapper(counter):
-        started = time.perf_counter()
-        outcome = MeasureResource().import_data(
-            dataset, dry_run=False, raise_errors=True, use_transactions=True
-        )
-        seconds = time.perf_counter() - started
-        measure_queries = counter.take()
-        if outcome.has_errors() or outcome.has_validation_errors():
-            raise RuntimeError("the bulk import reported errors")
-        result["measures"] = {
-            "rows": args.import_measures,
-            "seconds": round(seconds, 1),
-            "rows_per_second": round(args.import_measures / seconds, 1),
-            "path": "MeasureResource.import_data (admin import) -> measure_create",
-            "queries_per_row": round(measure_queries / args.import_measures, 1),
-        }
-        say(f"bulk import: events for {args.import_event_measures:,} of them")
-        measures = list(
-            Measure.objects.filter(slug__startswith="bench-import-").order_by("id")[
-                : args.import_event_measures
-            ]
-        )
-        citation = [CitationInput(source=source, quote="quoted passage")] if source else []
-        started = time.perf_counter()
-        events = 0
-        for measure in measures:
-            for axis, value, effective_on in plan:
-                status_event_record(
-                    measure=measure,
-                    axis=axis,
-                    value=value,
-                    effective_on=effective_on,
-                    rationale="recorded by the benchmark",
-                    citations=citation,
-                )
-                events += 1
-        seconds = time.perf_counter() - started
-        event_queries = counter.take()
-        result["events"] = {
-            "rows": events,
-            "seconds": round(seconds, 1),
-            "rows_per_second": round(events / seconds, 1) if seconds else None,
-            "path": "status_event_record (admin's record-event form, API POST)",
-            "queries_per_row": round(event_queries / events, 1) if events else None,
-        }
-        transaction.set_rollback(True)
-    per_measure = 5.0
-    projected = args.import_measures / result["measures"]["rows_per_second"] + (
-        args.import_measures * per_measure / result["events"]["rows_per_second"]
-        if result["events"]["rows_per_second"]
-        else 0
-    )
-    result["projected_seconds_100k_with_5_events"] = round(
-        projected * 100_000 / args.import_measures, 1
-    )
-    return result
+        return dict(json.loads(out.read_text()))
 
 
 def with_database(url: str, name: str) -> str:
@@ -1143,17 +1054,11 @@ def report(results: dict[str, Any]) -> str:
             f"before, peak {csv['rss_peak_mb']} MB; {csv['queries']} queries"
         )
     if imported := results.get("import"):
-        measures, events = imported["measures"], imported["events"]
         lines.append(
-            f"Bulk import: {measures['rows']:,} measures in {measures['seconds']} s = "
-            f"{measures['rows_per_second']:,} rows/s ({measures['queries_per_row']} queries "
-            f"per row) via {measures['path']}; "
-            f"{events['rows']:,} events in {events['seconds']} s = "
-            f"{events['rows_per_second']:,} rows/s ({events['queries_per_row']} queries per "
-            f"row) via {events['path']}; "
-            f"100,000 measures with 5 events each would take "
-            f"~{imported['projected_seconds_100k_with_5_events']:,} s"
+            f"Admin import, {imported['rows']:,} rows per file (preview, then confirm; "
+            f"{imported['machine']}):"
         )
+        lines.extend(f"  {step}" for step in imported["lines"])
     if restored := results.get("restore"):
         lines.append(
             f"Bulk restore: {restored['measures']:,} measures with {restored['events']:,} "
@@ -1195,8 +1100,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--memory-warmup", type=int, help="requests before the memory run's first reading"
     )
-    parser.add_argument("--import-measures", type=int)
-    parser.add_argument("--import-event-measures", type=int)
+    parser.add_argument("--import-rows", type=int, help="rows per file of the admin import")
     parser.add_argument("--csv-downloads", type=int)
     parser.add_argument(
         "--restore-measures", type=int, help="measures exported and imported by the restore"
@@ -1282,7 +1186,7 @@ def main(argv: list[str] | None = None) -> int:
                 results["csv"] = csv_export(product, args)
                 save(results, out)
         if "import" not in skip:
-            results["import"] = bulk_import(args)
+            results["import"] = bulk_import(url, args)
             save(results, out)
         if "restore" not in skip:
             results["restore"] = bulk_restore(url, args)
