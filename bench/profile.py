@@ -248,9 +248,7 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("DJANGO_ALLOWED_HOSTS", "127.0.0.1")
     os.environ["API_THROTTLE_ANON"] = ""
     os.environ["API_THROTTLE_USER"] = ""
-    from django.core.wsgi import get_wsgi_application
-
-    application = get_wsgi_application()
+    from config.wsgi import application
     chosen: Iterable[str] = [name for name in args.only.split(",") if name] or list(reads())
     table = reads()
     results = {}

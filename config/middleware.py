@@ -11,6 +11,7 @@ from typing import Any
 from django.conf import settings
 from django.core.signals import request_finished
 from django.http import HttpRequest, HttpResponse
+from django.utils.cache import patch_vary_headers
 from whitenoise.middleware import WhiteNoiseMiddleware
 
 from config import health, routers
@@ -65,6 +66,22 @@ class ProbeMiddleware:
         if probe is not None:
             return probe(request)
         return self.get_response(request)
+
+
+class VaryOnCookieMiddleware:
+    """Say that every answer varies with the ``Cookie`` header: who is signed in (the
+    session cookie) may change it, so a shared cache must not give one visitor's answer to
+    another. Django adds it when a request reads its session; this adds it where nothing
+    did (a page not found, a redirect), so that an answer's headers do not depend on which
+    middleware happened to read the session (``config/handlers.py``)."""
+
+    def __init__(self, get_response: Handler) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        patch_vary_headers(response, ("Cookie",))
+        return response
 
 
 class StaticFilesMiddleware(WhiteNoiseMiddleware):

@@ -1,9 +1,14 @@
-"""WSGI entry point, served in production by gunicorn (`gunicorn config.wsgi`)."""
+"""WSGI entry point, served in production by gunicorn (`gunicorn config.wsgi`): Django's
+handler, with a shorter middleware chain for anonymous reads of the API
+(``config/handlers.py``)."""
 
 import os
 
-from django.core.wsgi import get_wsgi_application
+import django
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+django.setup(set_prefix=False)
 
-application = get_wsgi_application()
+from config.handlers import TrackerWSGIHandler  # noqa: E402 - needs the settings set up
+
+application = TrackerWSGIHandler()
