@@ -26,7 +26,7 @@ from typing import Any
 from django.conf import settings
 from django.core.handlers.base import BaseHandler
 from django.core.handlers.wsgi import WSGIHandler
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponseBase
 from django.test.utils import override_settings
 from rest_framework.settings import api_settings
 
@@ -87,7 +87,7 @@ class TrackerWSGIHandler(WSGIHandler):
         self.public_reads = PublicReadChain()
         self.public_reads.load_middleware()
 
-    def get_response(self, request: HttpRequest) -> HttpResponse:
+    def get_response(self, request: HttpRequest) -> HttpResponseBase:
         if is_public_read(request):
             return self.public_reads.get_response(request)
         return super().get_response(request)

@@ -208,5 +208,6 @@ def test_the_shorter_chain_is_the_settings_chain_less_what_a_read_does_not_need(
 def test_what_counts_as_a_public_read(
     method: str, path: str, headers: dict[str, str], public: bool
 ) -> None:
-    request = RequestFactory().generic(method, path, **headers)
+    request = RequestFactory().generic(method, path)
+    request.META.update(headers)
     assert is_public_read(request) is public
