@@ -249,6 +249,7 @@ def main(argv: list[str] | None = None) -> int:
     os.environ["API_THROTTLE_ANON"] = ""
     os.environ["API_THROTTLE_USER"] = ""
     from config.wsgi import application
+
     chosen: Iterable[str] = [name for name in args.only.split(",") if name] or list(reads())
     table = reads()
     results = {}
