@@ -7,22 +7,34 @@ still running (the snapshot's ``xmin``): such transactions have all finished, so
 later appear before a position already handed out. Resuming after the last position seen
 therefore never misses a row committed late by a slow transaction, and never repeats one.
 A row written again moves to its new transaction's place and is delivered again, as it is
-then."""
+then.
+
+The horizon, the page's positions and its measures are prepared reads
+(``config/api/prepared.py``): built by the ORM once per shape of page, run with the
+horizon, the cursor or instant, and the ids of each request."""
 
 from __future__ import annotations
 
 import base64
 import datetime
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS
 from django.db.models import F, IntegerField, Model, Q, QuerySet, Value
 from django.db.models.fields.tuple_lookups import Tuple, TupleGreaterThan
+from django.utils import timezone
 
+from config.api import prepared
+from config.api.prepared import PreparedReads
 from measures.models import FundingLine, Measure, StatusEvent
+from measures.representation import row_columns
 
 LAST_ID = 2**62
+# Beyond this a cursor's transaction is no bigint: Django writes a comparison with it as
+# "nothing" or "everything" rather than as a parameter, so it cannot be a slot.
+BIGINT_END = 2**63
 # A cursor is URL-safe base64 of "xid.rank.id": well under this.
 MAX_CURSOR_LENGTH = 100
 
@@ -74,11 +86,15 @@ KINDS = (
 )
 
 
+# The feed's statements, by shape.
+FEED_READS = PreparedReads()
+
+HORIZON = "SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint"
+
+
 def horizon() -> int:
     """Every transaction with a smaller id has finished."""
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint")
-        (xmin,) = cursor.fetchone()
+    ((xmin,),) = prepared.execute(DEFAULT_DB_ALIAS, HORIZON, ())
     return int(xmin)
 
 
@@ -93,35 +109,94 @@ def _after(kind: Kind, cursor: Cursor) -> Q | TupleGreaterThan:
     return TupleGreaterThan(Tuple(F("change_xid"), F("id")), (cursor.xid, cursor.id))
 
 
+def _positions(
+    cursor: Cursor | None, since: bool, limit: int
+) -> Callable[[Mapping[str, Any]], QuerySet[Any]]:
+    """How ``read`` finds a page's positions, ``build`` for a prepared read: the rows of
+    transactions below ``slots["below"]``, after the cursor (its rank, and its transaction
+    and id as ``slots["xid"]`` and ``slots["id"]``) or, with ``since``, recorded after
+    ``slots["since"]``; ``limit`` of them and one more."""
+
+    def build(slots: Mapping[str, Any]) -> QuerySet[Any]:
+        # In one statement from the three tables alone: each part reads its first rows off
+        # the (change_xid, id) index.
+        parts = []
+        for kind in KINDS:
+            positions = kind.model._default_manager.filter(change_xid__lt=slots["below"])
+            if cursor is not None:
+                at = Cursor(slots.get("xid", cursor.xid), cursor.rank, slots["id"])
+                positions = positions.filter(_after(kind, at))
+            elif since:
+                positions = positions.filter(**{f"{kind.stamp}__gt": slots["since"]})
+            parts.append(
+                positions.annotate(rank=Value(kind.rank, output_field=IntegerField()))
+                .order_by("change_xid", "pk")
+                .values("change_xid", "rank", "pk")[: limit + 1]
+            )
+        first, *others = parts
+        ordered = first.union(*others, all=True).order_by("change_xid", "rank", "id")
+        return ordered[: limit + 1]
+
+    return build
+
+
+def _measures(count: int) -> Callable[[Mapping[str, Any]], QuerySet[Any]]:
+    """The measures ``slots["id0"]`` to ``slots["id<count - 1>"]`` as the feed shows them
+    (``Kind.queryset``), as the rows ``MeasureRepresentation`` builds a measure from:
+    ``build`` for a prepared read."""
+
+    def build(slots: Mapping[str, Any]) -> QuerySet[Any]:
+        ids = [slots[f"id{index}"] for index in range(count)]
+        columns = row_columns(time_travel=True)
+        return KINDS[0].queryset().filter(pk__in=ids).order_by().values(*columns)
+
+    return build
+
+
+def _load_measures(ids: list[int]) -> dict[int, dict[str, Any]]:
+    """The measures ``ids`` as rows (``_measures``), by id. The ids are given in a number of
+    slots that is a power of two (the last one repeated), so that a few shapes serve every
+    page."""
+    count = 1 << (len(ids) - 1).bit_length()
+    padded = [*ids, *[ids[-1]] * (count - len(ids))]
+    values = {f"id{index}": pk for index, pk in enumerate(padded)}
+    # Today decides the status (``with_current_status``).
+    shape = ("measures", timezone.localdate(), count)
+    return {row["id"]: row for row in FEED_READS.rows(shape, _measures(count), values)}
+
+
 def read(*, since: datetime.datetime | None, cursor: Cursor | None, limit: int) -> dict[str, Any]:
-    """One page of changes after ``cursor`` (or, on a first call, recorded after ``since``)."""
+    """One page of changes after ``cursor`` (or, on a first call, recorded after ``since``).
+    A measure is given as the row ``MeasureRepresentation`` builds it from (``_measures``),
+    a status event or a funding line as its instance (``Kind.queryset``)."""
     done_below = horizon()
-    # The page's positions first, in one statement from the three tables alone: each
-    # part reads its first rows off the (change_xid, id) index. Only the rows of the page
-    # are then loaded whole, with what they show.
-    parts = []
-    for kind in KINDS:
-        positions = kind.model._default_manager.filter(change_xid__lt=done_below)
-        if cursor is not None:
-            positions = positions.filter(_after(kind, cursor))
-        elif since is not None:
-            positions = positions.filter(**{f"{kind.stamp}__gt": since})
-        parts.append(
-            positions.annotate(rank=Value(kind.rank, output_field=IntegerField()))
-            .order_by("change_xid", "pk")
-            .values_list("change_xid", "rank", "pk")[: limit + 1]
-        )
-    first, *others = parts
-    ordered = first.union(*others, all=True).order_by("change_xid", "rank", "id")
-    positions_found = [Cursor(xid, rank, pk) for xid, rank, pk in ordered[: limit + 1]]
+    # The page's positions first; only the rows of the page are then loaded whole, with
+    # what they show.
+    values: dict[str, Any] = {"below": done_below}
+    if cursor is not None:
+        values["id"] = cursor.id
+        if cursor.xid < BIGINT_END:
+            values["xid"] = cursor.xid
+    elif since is not None:
+        values["since"] = since
+    shape = (
+        "positions",
+        limit,
+        cursor is not None and (cursor.rank, cursor.xid < BIGINT_END),
+        since is not None,
+    )
+    rows = FEED_READS.rows(shape, _positions(cursor, since is not None, limit), values)
+    positions_found = [Cursor(row["change_xid"], row["rank"], row["pk"]) for row in rows]
     has_more = len(positions_found) > limit
     wanted = positions_found[:limit]
-    loaded = {
-        kind.rank: kind.queryset().in_bulk([p.id for p in wanted if p.rank == kind.rank])
-        for kind in KINDS
-        if any(p.rank == kind.rank for p in wanted)
-    }
-    page: list[tuple[Cursor, str, Model]] = [
+    loaded: dict[int, dict[int, Any]] = {}
+    for kind in KINDS:
+        ids = [p.id for p in wanted if p.rank == kind.rank]
+        if ids:
+            loaded[kind.rank] = (
+                _load_measures(ids) if kind.model is Measure else kind.queryset().in_bulk(ids)
+            )
+    page: list[tuple[Cursor, str, Any]] = [
         (position, KINDS[position.rank].name, loaded[position.rank][position.id])
         for position in wanted
     ]
@@ -132,10 +207,11 @@ def read(*, since: datetime.datetime | None, cursor: Cursor | None, limit: int) 
         position = max([Cursor(done_below - 1, 9, LAST_ID), *(item[0] for item in page[-1:])])
         if cursor is not None:
             position = max(position, cursor)
+    stamps = {kind.name: kind.stamp for kind in KINDS}
     items = [
         {
             "kind": name,
-            "changed_at": getattr(row, next(k.stamp for k in KINDS if k.name == name)),
+            "changed_at": row[stamps[name]] if name == "measure" else getattr(row, stamps[name]),
             "measure": row if name == "measure" else None,
             "status_event": row if name == "status_event" else None,
             "funding_line": row if name == "funding_line" else None,

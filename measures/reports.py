@@ -1,8 +1,13 @@
-"""Read-side reports: a strategy's summary and its diff between two dates."""
+"""Read-side reports: a strategy's summary and its diff between two dates.
+
+The summary's two statements (the counts and the funding lines) are prepared reads
+(``config/api/prepared.py``): built by the ORM once per shape, run with the strategy and
+the date of each request."""
 
 from __future__ import annotations
 
 import datetime
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from django.db.models import (
@@ -11,7 +16,9 @@ from django.db.models import (
     Q,
     QuerySet,
 )
+from django.utils import timezone
 
+from config.api.prepared import Aggregation, PreparedReads
 from measures import money
 from measures.choices import Axis, Confidence, FundingPhase, Stage, Verdict
 from measures.models import ANYWHERE, FundingLine, Measure, Place, StatusEvent
@@ -19,15 +26,39 @@ from strategy.models import Strategy
 
 NO_VALUE = "none"
 
+# The summary's statements, by shape.
+SUMMARY_READS = PreparedReads()
 
-def _counts(queryset: QuerySet[Measure], field: str, values: list[str]) -> dict[str, Any]:
+GROUPS = {
+    "by_stage": ("stage_then", Stage.values),
+    "by_verdict": ("verdict_then", Verdict.values),
+    "by_confidence": ("confidence_then", Confidence.values),
+}
+
+
+def _counts(field: str, values: list[str]) -> dict[str, Any]:
     aggregates = {value: Count("pk", filter=Q(**{field: value})) for value in values}
     aggregates[NO_VALUE] = Count("pk", filter=Q(**{f"{field}__isnull": True}))
     return aggregates
 
 
+def _funding_rows(slots: Mapping[str, Any]) -> QuerySet[Any]:
+    return FundingLine.objects.filter(strategy=slots["strategy"]).values(
+        "id",
+        "amount",
+        "currency",
+        "phase",
+        "parent_id",
+        "realises_id",
+        "announced_on",
+        "measure_id",
+        "is_ceiling",
+    )
+
+
 def money_lines(strategy: Strategy) -> list[money.Line]:
     """Every funding line of ``strategy`` as the money rule reads it (``money.Line``)."""
+    rows = SUMMARY_READS.rows(("funding lines",), _funding_rows, {"strategy": strategy.pk})
     return [
         money.Line(
             id=row["id"],
@@ -40,18 +71,37 @@ def money_lines(strategy: Strategy) -> list[money.Line]:
             has_measure=row["measure_id"] is not None,
             is_ceiling=row["is_ceiling"],
         )
-        for row in FundingLine.objects.filter(strategy=strategy).values(
-            "id",
-            "amount",
-            "currency",
-            "phase",
-            "parent_id",
-            "realises_id",
-            "announced_on",
-            "measure_id",
-            "is_ceiling",
-        )
+        for row in rows
     ]
+
+
+def _status_counts(place: Place) -> Callable[[Mapping[str, Any]], Aggregation]:
+    """How ``strategy_summary`` counts the measures of the strategy ``slots["strategy"]``
+    on ``slots["as_of"]`` (without it, today) in ``place``: ``build`` for a prepared read."""
+
+    def build(slots: Mapping[str, Any]) -> Aggregation:
+        as_of = slots.get("as_of")
+        measures: Any = Measure.objects.filter(strategy=slots["strategy"])
+        if as_of is None and place == ANYWHERE:
+            measures = measures.with_current_status()
+        else:
+            measures = measures.with_history(as_of=as_of, place=place)
+        measures = measures.with_overdue(as_of, "stage_then")
+        aggregates: dict[str, Any] = {
+            "measure_count": Count("pk"),
+            "overdue_count": Count("pk", filter=Q(is_overdue=True)),
+        }
+        for group, (field, values) in GROUPS.items():
+            counts = _counts(field, values)
+            aggregates.update({f"{group}__{name}": count for name, count in counts.items()})
+        # Counted over a subquery that computes each measure's status once (DISTINCT, a
+        # no-op on rows unique by id, makes Django keep it a subquery): counted straight off
+        # the table, the status expression was written into each of the 31 counts, and
+        # PostgreSQL planned 31 copies of its subqueries on every request.
+        columns = ("pk", "stage_then", "verdict_then", "confidence_then", "is_overdue")
+        return Aggregation(measures.values(*columns).order_by().distinct(), aggregates)
+
+    return build
 
 
 def strategy_summary(
@@ -61,29 +111,13 @@ def strategy_summary(
     (default anywhere), and the money per currency and phase by the rule of
     ``measures.money``: each sum counted once, parts never above their whole, and with
     ``as_of`` only the money announced by then."""
-    measures: Any = Measure.objects.filter(strategy=strategy)
-    if as_of is None and place == ANYWHERE:
-        measures = measures.with_current_status()
-    else:
-        measures = measures.with_history(as_of=as_of, place=place)
-    measures = measures.with_overdue(as_of, "stage_then")
-    aggregates: dict[str, Any] = {
-        "measure_count": Count("pk"),
-        "overdue_count": Count("pk", filter=Q(is_overdue=True)),
-    }
-    groups = {
-        "by_stage": _counts(measures, "stage_then", Stage.values),
-        "by_verdict": _counts(measures, "verdict_then", Verdict.values),
-        "by_confidence": _counts(measures, "confidence_then", Confidence.values),
-    }
-    for group, counts in groups.items():
-        aggregates.update({f"{group}__{name}": count for name, count in counts.items()})
-    # Counted over a subquery that computes each measure's status once (DISTINCT, a no-op on
-    # rows unique by id, makes Django keep it a subquery): counted straight off the table,
-    # the status expression was written into each of the 31 counts, and PostgreSQL planned
-    # 31 copies of its subqueries on every request.
-    columns = ("pk", "stage_then", "verdict_then", "confidence_then", "is_overdue")
-    totals = measures.values(*columns).order_by().distinct().aggregate(**aggregates)
+    # The SQL depends on the place and on whether a date is given; without one, on today's
+    # date, which decides the status (a date given is a slot).
+    shape = ("counts", timezone.localdate(), as_of is None, place.extent, place.area)
+    values: dict[str, Any] = {"strategy": strategy.pk}
+    if as_of is not None:
+        values["as_of"] = as_of
+    (totals,) = SUMMARY_READS.rows(shape, _status_counts(place), values)
     result: dict[str, Any] = {
         "strategy": strategy,
         "as_of": as_of,
@@ -92,7 +126,7 @@ def strategy_summary(
         "measure_count": totals["measure_count"],
         "overdue_count": totals["overdue_count"],
     }
-    for group in groups:
+    for group in GROUPS:
         result[group] = {
             name: totals[key]
             for key in totals

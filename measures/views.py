@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import datetime
 import re
-from collections.abc import Hashable, Mapping
+from collections.abc import Callable, Hashable, Mapping
 from typing import Any
 
+from django.db import router
 from django.db.models import QuerySet
 from django.http import Http404, HttpResponseBase, StreamingHttpResponse
 from django.shortcuts import get_object_or_404
@@ -81,6 +82,7 @@ from measures.services import (
     status_event_retract,
 )
 from strategy.models import Strategy
+from strategy.serializers import StrategyReferenceSerializer
 
 AS_OF = OpenApiParameter(
     "as_of",
@@ -460,6 +462,13 @@ class FundingLineViewSet(TrackerViewSet):
         return funding_line_update(line=instance, fields=fields)
 
 
+# The strategy reports' statements, by shape (config/api/prepared.py).
+REPORT_READS = PreparedReads()
+
+# What the summary shows of its strategy (``StrategyReferenceSerializer``), with its id.
+REPORT_STRATEGY_COLUMNS = ("id", *StrategyReferenceSerializer.Meta.fields)
+
+
 class StrategyReportViewSet(TrackerGenericViewSet):
     """Reports on one strategy: its summary and how it changed between two dates."""
 
@@ -481,11 +490,30 @@ class StrategyReportViewSet(TrackerGenericViewSet):
         counted once: the strategy's envelope, what is drawn from it and what is attached
         to its measures, each a part of the whole. With `as_of`, only money announced by
         then."""
-        strategy = self.get_object()
+        strategy = self.report_strategy(slug)
         data = reports.strategy_summary(
             strategy, as_of=query_date(request, "as_of"), place=query_place(request)
         )
         return Response(StrategySummarySerializer(data, context=self.get_serializer_context()).data)
+
+    def report_strategy(self, slug: str) -> Strategy:
+        """The strategy ``get_object`` finds, read by a prepared statement: with the columns
+        of ``REPORT_STRATEGY_COLUMNS`` (any other is loaded when read, as with ``only()``)."""
+
+        def build(slots: Mapping[str, Any]) -> QuerySet[Any]:
+            # A slug names one row: no ORDER BY.
+            queryset = self.get_queryset().filter(**{self.lookup_field: slots["slug"]})
+            return queryset.order_by().values(*REPORT_STRATEGY_COLUMNS)[:1]
+
+        rows = REPORT_READS.rows("strategy", build, {"slug": slug})
+        if not rows:
+            # The 404 get_object answers, in Django's words: a lookup among no rows sends
+            # no query.
+            get_object_or_404(self.get_queryset().none(), **{self.lookup_field: slug})
+        (row,) = rows
+        strategy = Strategy.from_db(router.db_for_read(Strategy), list(row), list(row.values()))
+        self.check_object_permissions(self.request, strategy)
+        return strategy
 
     @extend_schema(
         summary="Compare a strategy on two dates",
@@ -592,4 +620,39 @@ class ChangeFeedViewSet(TrackerGenericViewSet):
                 ) from None
         limit = parse_page_size(request.query_params.get("page_size"), default=100)
         page = feed.read(since=since, cursor=cursor, limit=limit)
-        return Response(ChangeFeedPageSerializer(page, context=self.get_serializer_context()).data)
+        return Response(change_feed_data(page, self.get_serializer_context()))
+
+
+def change_feed_data(page: Mapping[str, Any], context: Mapping[str, Any]) -> dict[str, Any]:
+    """``ChangeFeedPageSerializer(page).data`` for a page of ``feed.read``, whose measures are
+    rows: each is built by ``MeasureRepresentation``, as ``MeasureSerializer`` builds it from
+    an instance. ``changed_at``, a plain ``DateTimeField``, is written as the representation
+    writes instants (DRF's field, with the time zone looked up once for the page); every
+    other value by the serializers' own fields, as DRF would."""
+    fields = ChangeFeedPageSerializer(context=dict(context)).fields
+    items_field: Any = fields["items"]
+    represent_measure = MeasureRepresentation(context["request"])
+    own: dict[str, Callable[[Any], Any]] = {
+        "measure": represent_measure,
+        "changed_at": represent_measure.datetime,
+    }
+    writers = [
+        (name, str(field.source), own.get(name, field.to_representation))
+        for name, field in items_field.child.fields.items()
+    ]
+
+    def represented(item: Mapping[str, Any]) -> dict[str, Any]:
+        shown: dict[str, Any] = {}
+        for name, source, write in writers:
+            value = item[source]
+            shown[name] = None if value is None else write(value)
+        return shown
+
+    data: dict[str, Any] = {}
+    for name, field in fields.items():
+        value = page[str(field.source)]
+        if field is items_field:
+            data[name] = [represented(item) for item in value]
+        else:
+            data[name] = field.to_representation(value)
+    return data
