@@ -237,7 +237,11 @@ class MeasureViewSet(TrackerViewSet):
             return built[0]
 
         paginator: Any = self.paginator
-        page = paginator.paginate_prepared(MEASURE_READS, self.read_shape(), rows, request, self)
+        # A search is planned for its words (PreparedReads.prepare).
+        searched = "q" in request.query_params
+        page = paginator.paginate_prepared(
+            MEASURE_READS, self.read_shape(), rows, request, self, plan_each_time=searched
+        )
         as_of, _, _ = self.time_travel()
         represent = MeasureRepresentation(request, on=as_of)
         return self.get_paginated_response([represent(row) for row in page])

@@ -121,11 +121,14 @@ class TrackerCursorPagination(CursorPagination):
         build: Callable[[], Any],
         request: Request,
         view: Any = None,
+        *,
+        plan_each_time: bool = False,
     ) -> list[Any]:
         """``paginate_queryset`` of ``build()`` (a ``.values()`` queryset of the request),
         through ``reads`` (``config/api/prepared.py``): ``shape`` names everything the
         queryset is built from but the cursor, whose position fills the statement's slots.
-        ``build`` is only called for a shape not prepared yet."""
+        ``build`` is only called for a shape not prepared yet. ``plan_each_time``: as
+        ``PreparedReads.prepare`` takes it."""
         self.request = request
         self.page_size = self.get_page_size(request)
         self.base_url = request.build_absolute_uri()
@@ -156,7 +159,7 @@ class TrackerCursorPagination(CursorPagination):
                 queryset = queryset.filter(after(ordering, at, self.fields))
             return queryset[: self.page_size + 1]
 
-        statement = reads.prepare(page_shape, page_query, values)
+        statement = reads.prepare(page_shape, page_query, values, plan_each_time=plan_each_time)
         rows = statement.rows(values) if statement is not None else list(page_query(values))
         return self.cut(rows)
 

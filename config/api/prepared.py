@@ -38,6 +38,7 @@ client instead, as the ORM binds it (``Statement.on_server``).
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import threading
 from collections import OrderedDict
@@ -295,10 +296,20 @@ class PreparedReads:
         build: Callable[[Mapping[str, Any]], QuerySet[Any] | Aggregation],
         values: Mapping[str, Any],
         extra: Any = None,
+        *,
+        plan_each_time: bool = False,
     ) -> Statement | None:
         """The statement of ``shape``, compiled from ``build(stand-ins)`` when new; None when
         the queryset cannot be prepared (the caller runs ``build(values)`` itself, and the
-        shape is not tried again)."""
+        shape is not tried again).
+
+        ``plan_each_time``: the best plan depends on values that a prepared statement holds
+        as parameters, the same for every request of the shape (a search's words, whose
+        rarity decides between the text index and a walk in order). After five runs
+        PostgreSQL may settle on a generic plan, which cannot see them: at 1,000,000
+        measures a search then took twice as long. Such a statement is bound on the client,
+        as the ORM's own queries are, so that each request is planned with its values; it
+        is still built and compiled once."""
         with self._lock:
             if shape in self._statements:
                 self._statements.move_to_end(shape)
@@ -309,6 +320,8 @@ class PreparedReads:
                 name: stand_in(value, index) for index, (name, value) in enumerate(values.items())
             }
             statement = Statement.compile(build(stand_ins), stand_ins, extra)
+            if plan_each_time:
+                statement = dataclasses.replace(statement, on_server=False)
         except (NotPreparableError, TypeError):
             statement = None
         with self._lock:

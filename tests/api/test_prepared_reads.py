@@ -140,6 +140,32 @@ def test_a_known_detail_is_one_prepared_statement(seeded: None) -> None:
         assert cursor.fetchone()[0] >= 1
 
 
+def prepared_statements() -> list[str]:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement FROM pg_prepared_statements WHERE NOT from_sql")
+        return [row[0] for row in cursor.fetchall()]
+
+
+def test_a_search_is_planned_for_its_words_each_time(seeded: None) -> None:
+    """A search's statement is compiled once but bound on the client, so PostgreSQL plans
+    every request with the words (a generic plan of a prepared statement cannot see them);
+    a page without a search is a prepared statement of the connection."""
+    client = APIClient()
+    MEASURE_READS.clear()
+    before = set(prepared_statements())
+    for _ in range(7):
+        assert client.get(URL + "?q=knife").status_code == 200
+    searched = [s for s in MEASURE_READS._statements.values() if s is not None]
+    assert len(searched) == 1
+    assert searched[0].on_server is False
+    assert set(prepared_statements()) == before
+    for _ in range(3):
+        assert client.get(URL + "?stage=enacted").status_code == 200
+    added = set(prepared_statements()) - before
+    assert len(added) == 1
+    assert '"measures_measure"."stage"' in added.pop()
+
+
 def test_a_statement_runs_with_each_requests_values(seeded: None) -> None:
     reads = PreparedReads()
     values = {"slug": "x", "since": datetime.date(2019, 1, 1)}
