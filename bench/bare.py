@@ -25,8 +25,8 @@ The statements are the product's (``CaptureQueriesContext`` shows them): the sam
 joins, conditions, orderings and limits, the status read as the same correlated subqueries
 (behind the same ``CASE`` on ``status_valid_until`` for today's status), the search's
 condition and rank as ``measures/search.py`` builds them. They select only the columns the
-answer shows: where the product loads whole rows (the change feed's model instances, the
-summary's strategy with its owner) the floor reads the columns it needs. Values are bound
+answer shows: where the product loads whole rows (the change feed's status events and
+funding lines, as model instances) the floor reads the columns it needs. Values are bound
 as parameters; the search runs unprepared, so that PostgreSQL plans it with the text known
 and folds its constant parts (the words it ignores) as it does for the product.
 
