@@ -16,6 +16,7 @@ from import_export.instance_loaders import ModelInstanceLoader
 
 from measures.models import FundingLine, Measure, StatusEvent
 from measures.services import (
+    EVENT_FIELDS,
     FUNDING_LINE_WRITABLE_FIELDS,
     MEASURE_IMPORT_FIELDS,
     CitationInput,
@@ -160,19 +161,10 @@ class ExtentWidget(widgets.Widget):
         return ", ".join(value or [])
 
 
-# The columns of an event, then those of the one citation a row carries (its source named
-# by URL, the passage quoted or a locator within the source).
-EVENT_COLUMNS = (
-    "measure",
-    "axis",
-    "value",
-    "effective_on",
-    "effective_on_precision",
-    "extent",
-    "area",
-    "ends_on",
-    "rationale",
-)
+# The columns of an event (what status_event_record takes of one, its citations apart),
+# then those of the one citation a row carries (its source named by URL, the passage quoted
+# or a locator within the source).
+EVENT_COLUMNS = tuple(name for name in EVENT_FIELDS if name != "citations")
 CITATION_COLUMNS = ("source", "quote", "locator")
 
 
