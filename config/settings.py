@@ -327,7 +327,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PARSER_CLASSES": ["config.api.parsers.JSONParser"],
     # JSON unless a browser asks for HTML (config/api/browsable.py).
     "DEFAULT_RENDERER_CLASSES": [
-        "rest_framework.renderers.JSONRenderer",
+        "config.api.renderers.JSONRenderer",
         "config.api.browsable.ReadableAPIRenderer",
     ],
     # Filtering and pagination are set on the API's base view set (config/api/views.py).

@@ -13,6 +13,8 @@ from typing import Any
 
 from rest_framework import renderers
 
+from config.api.renderers import JSONRenderer
+
 
 class ReadableAPIRenderer(renderers.BrowsableAPIRenderer):
     template = "rest_framework/tracker_api.html"
@@ -36,4 +38,4 @@ class ReadableAPIRenderer(renderers.BrowsableAPIRenderer):
 
 def api_renderers(*extra: renderers.BaseRenderer) -> list[renderers.BaseRenderer]:
     """JSON first (the default answer), then any ``extra`` representation, then the page."""
-    return [renderers.JSONRenderer(), *extra, ReadableAPIRenderer()]
+    return [JSONRenderer(), *extra, ReadableAPIRenderer()]

@@ -15,10 +15,10 @@ from typing import Any
 from django.db import models
 from django.http import HttpRequest, HttpResponseNotModified
 from django.utils.http import parse_etags, quote_etag
-from rest_framework import renderers
 from rest_framework.request import Request
 
 from config.api.problems import PreconditionFailed
+from config.api.renderers import JSONRenderer
 
 
 def etag_of(content: bytes) -> str:
@@ -28,7 +28,7 @@ def etag_of(content: bytes) -> str:
 
 def representation_etag(data: Any) -> str:
     """The tag of ``data`` as the JSON renderer writes it."""
-    return etag_of(renderers.JSONRenderer().render(data))
+    return etag_of(JSONRenderer().render(data))
 
 
 def etag_from_parts(prefix: str, parts: Iterable[str]) -> str:

@@ -18,11 +18,12 @@ from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.urls import reverse
 from django.views.csrf import csrf_failure as django_csrf_failure
 from django.views.decorators.csrf import csrf_exempt
-from rest_framework import exceptions, renderers, status
+from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.serializers import as_serializer_error
 from rest_framework.views import set_rollback
 
+from config.api.renderers import JSONRenderer
 from config.logging import request_id_var
 
 logger = logging.getLogger(__name__)
@@ -144,7 +145,7 @@ def _pointer_errors(detail: Any, pointer: str = "#") -> list[dict[str, str]]:
     return [{"pointer": pointer, "detail": str(detail)}]
 
 
-class ProblemJSONRenderer(renderers.JSONRenderer):
+class ProblemJSONRenderer(JSONRenderer):
     media_type = PROBLEM_CONTENT_TYPE
     format = "problem+json"
 
