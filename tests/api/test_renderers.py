@@ -42,7 +42,9 @@ scalars = st.one_of(
     st.integers(min_value=-(2**70), max_value=2**70),
     st.text(),
     # Every character JSON escapes or JavaScript would misread.
-    st.sampled_from(["\u2028", "\u2029", "\x00\x1f\x7f", '"\\/', "\b\f\n\r\t", "é—🙂"]),
+    st.sampled_from(
+        ["\u2028", "\u2029", "— \u2028 ’\u2029é", "\x00\x1f\x7f", '"\\/', "\b\f\n\r\t", "é—🙂"]
+    ),
     instants,
     st.dates(),
     st.times(),
