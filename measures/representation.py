@@ -25,6 +25,7 @@ from django.core.exceptions import FieldDoesNotExist
 from django.db import connection, router
 from django.db.models import F, TextField, Value
 from django.db.models.functions import Concat
+from django.urls import get_script_prefix, get_urlconf
 from django.utils import timezone
 from rest_framework import serializers
 from rest_framework.request import Request
@@ -138,18 +139,34 @@ def instance_row(measure: Measure) -> dict[str, Any]:
     return row
 
 
+# Asked only for its time zone (settings.USE_TZ, the current zone): DRF's rule.
+_INSTANTS = serializers.DateTimeField()
+
+
+@functools.lru_cache(maxsize=16)
+def _instant_writer(zone: datetime.tzinfo | None) -> Any:
+    """How DRF's ``DateTimeField`` writes an instant in ``zone``: one field per zone, kept
+    (it holds no state of a request), rather than two built for every request."""
+    return serializers.DateTimeField(default_timezone=zone).to_representation
+
+
+@functools.lru_cache(maxsize=16)
+def _list_path(script_prefix: str, urlconf: str | None) -> str:
+    """The measure list's path, which only the script prefix and the URLconf can change:
+    reversed once for each rather than for every request."""
+    return reverse("measure-list")
+
+
 class MeasureRepresentation:
     """Builds a measure's JSON, as ``MeasureSerializer`` declares it, from a row of
     ``row_columns()``. One instance serves one request: the base URL and the date that
     decides ``is_overdue`` (today, or a time-travel read's ``as_of``) are computed once."""
 
     def __init__(self, request: Any, on: datetime.date | None = None) -> None:
-        self.base = request.build_absolute_uri(reverse("measure-list"))
+        self.base = request.build_absolute_uri(_list_path(get_script_prefix(), get_urlconf()))
         # DRF's own field, with the time zone looked up once for the page rather than once
         # per value (a context-local lookup that cost a list page a fifth of its time).
-        self.datetime = serializers.DateTimeField(
-            default_timezone=serializers.DateTimeField().default_timezone()
-        ).to_representation
+        self.datetime = _instant_writer(_INSTANTS.default_timezone())
         self.on = on or timezone.localdate()
 
     def __call__(self, row: dict[str, Any]) -> dict[str, Any]:

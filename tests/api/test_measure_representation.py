@@ -8,9 +8,11 @@ from __future__ import annotations
 import csv
 import datetime
 import io
+import zoneinfo
 from typing import Any
 
 import pytest
+from django.utils import timezone
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from rest_framework import serializers
@@ -124,6 +126,19 @@ def test_the_csv_is_the_json_flattened(
         ("acid", "2018-01-15T09:30:00Z", "2019-07-01T13:00:00.123456+01:00"),
         ("knives", "2019-07-01T13:00:00.123456+01:00", "2018-01-15T09:30:00Z"),
     }
+
+
+def test_instants_follow_each_requests_time_zone(measures: list[Measure]) -> None:
+    """DRF's field for instants is kept for each zone, not once: a request in another zone
+    still gets its own (``test_public_reads`` holds links to each request's script prefix)."""
+    row = Measure.objects.values(*row_columns()).get(slug="acid")
+    with timezone.override(zoneinfo.ZoneInfo("America/New_York")):
+        abroad = MeasureRepresentation(api_request())(row)
+    at_home = MeasureRepresentation(api_request())(row)
+    assert (abroad["created_at"], at_home["created_at"]) == (
+        "2018-01-15T04:30:00-05:00",
+        "2018-01-15T09:30:00Z",
+    )
 
 
 def test_the_benchmark_floor_answers_the_same_json(measures: list[Measure]) -> None:

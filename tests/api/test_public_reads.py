@@ -6,6 +6,7 @@ and the same bytes. Any other request runs through the whole chain."""
 from __future__ import annotations
 
 import io
+import json
 import sys
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -46,13 +47,15 @@ def seeded(seeds_for_the_module: None, db: None) -> Iterator[None]:
         signals.request_finished.connect(close_old_connections)
 
 
-def call(app: Callable[..., Any], path: str, method: str = "GET", **headers: str) -> Answer:
+def call(
+    app: Callable[..., Any], path: str, method: str = "GET", script_name: str = "", **headers: str
+) -> Answer:
     """``app`` called as a WSGI server calls it, with a fixed request id so that two answers
     can be compared whole."""
     location = urlsplit(path)
     environ: dict[str, Any] = {
         "REQUEST_METHOD": method,
-        "SCRIPT_NAME": "",
+        "SCRIPT_NAME": script_name,
         "PATH_INFO": location.path,
         "QUERY_STRING": location.query,
         "SERVER_NAME": "testserver",
@@ -211,3 +214,18 @@ def test_what_counts_as_a_public_read(
     request = RequestFactory().generic(method, path)
     request.META.update(headers)
     assert is_public_read(request) is public
+
+
+def test_links_carry_each_requests_script_prefix(seeded: None) -> None:
+    """Served under a prefix (a proxy's ``SCRIPT_NAME``), a page's links carry it, and the
+    next request without one gets links without it: what the representation keeps between
+    requests (the list's path) is kept for each prefix."""
+    _, _, under = call(application, "/api/v1/measures/?page_size=1", script_name="/tracker")
+    _, _, plain = call(application, "/api/v1/measures/?page_size=1")
+    (first,) = json.loads(under)["results"]
+    assert first["url"] == f"http://testserver/tracker/api/v1/measures/{first['slug']}/"
+    assert first["events_url"] == f"{first['url']}events/"
+    assert json.loads(under)["next"].startswith("http://testserver/tracker/api/v1/measures/?")
+    assert json.loads(plain)["results"][0]["url"] == (
+        f"http://testserver/api/v1/measures/{first['slug']}/"
+    )
