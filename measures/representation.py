@@ -152,9 +152,10 @@ def _instant_writer(zone: datetime.tzinfo | None) -> Any:
 
 @functools.lru_cache(maxsize=16)
 def _list_path(script_prefix: str, urlconf: str | None) -> str:
-    """The measure list's path, which only the script prefix and the URLconf can change:
-    reversed once for each rather than for every request."""
-    return reverse("measure-list")
+    """The measure list's path, which only the script prefix (which ``reverse`` reads
+    itself) and the URLconf can change: reversed once for each rather than for every
+    request."""
+    return reverse("measure-list", urlconf=urlconf)
 
 
 class MeasureRepresentation:
