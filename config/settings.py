@@ -192,8 +192,14 @@ def _database(url: str) -> dict[str, Any]:
     # JIT compilation off: PostgreSQL costs the status subqueries of a CASE as if every row
     # ran them, so a strategy's summary (estimated far above jit_above_cost, run in about
     # 2 ms) spent 10 s compiling expressions it then ran once (docs/performance.md).
+    # pgtrigger.ignore as an empty list, "no trigger is ignored", which is what its absence
+    # means: every trigger of pgtrigger and django-pghistory first asks whether it is to be
+    # ignored, and with the setting absent that question raises and catches an error in
+    # PostgreSQL, a subtransaction for each row written (60 of the 110 us an audited row's
+    # insert took, docs/performance.md).
     options["options"] = (
         f"-c statement_timeout={int(env('DATABASE_STATEMENT_TIMEOUT_MS', '30000'))} -c jit=off"
+        " -c pgtrigger.ignore={}"
     )
     # The API's prepared reads (config/api/prepared.py) become prepared statements of the
     # connection from their second run, so PostgreSQL plans each once; the ORM's own queries

@@ -7,8 +7,9 @@ from __future__ import annotations
 import datetime
 from decimal import Decimal
 
+import pgtrigger
 import pytest
-from django.db import ProgrammingError, transaction
+from django.db import ProgrammingError, connection, transaction
 
 from measures.models import EventCitation, FundingLine, Measure, StatusEvent
 from tests.factories import FundingLineFactory, MeasureFactory, SourceFactory
@@ -113,6 +114,22 @@ class TestStatusEvent:
         row = event(MeasureFactory.create())
         with refused_by("Cannot update or delete rows from measures_statusevent", ProgrammingError):
             StatusEvent.objects.filter(pk=row.pk).delete()
+
+    def test_sessions_ignore_no_trigger_and_pgtrigger_can_still_ignore_one(self) -> None:
+        """Every session starts with ``pgtrigger.ignore`` an empty list (config/settings.py),
+        so that the triggers' first question, whether they are ignored, is answered without
+        an error raised and caught in PostgreSQL for every row. pgtrigger's ``ignore`` still
+        lifts a trigger within its block, and the trigger guards again after it."""
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT current_setting('pgtrigger.ignore')")
+            assert cursor.fetchone() == ("{}",)
+        row = event(MeasureFactory.create())
+        with pgtrigger.ignore("measures.StatusEvent:append_only"):
+            StatusEvent.objects.filter(pk=row.pk).update(rationale="lifted")
+        row.refresh_from_db()
+        assert row.rationale == "lifted"
+        with refused_by("Cannot update or delete rows from measures_statusevent", ProgrammingError):
+            StatusEvent.objects.filter(pk=row.pk).update(value="withdrawn")
 
     def test_citation_needs_a_quote_or_a_locator(self) -> None:
         row = event(MeasureFactory.create())
