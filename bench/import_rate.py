@@ -377,7 +377,9 @@ def check_written(rows: int, imported: set[str]) -> list[str]:
     if "events" in imported:
         measures = rows // EVENTS_PER_MEASURE
         last = EVENT_PLAN[-1]
-        moved = Measure.objects.filter(stage=last[1], version=1 + EVENTS_PER_MEASURE).count()
+        # Raised by the import: by one (one change a measure), or by one an event in commits
+        # that recorded a file's events in turns.
+        moved = Measure.objects.filter(stage=last[1], version__gt=1).count()
         if moved != measures:
             problems.append(f"cached status: {moved:,} of {measures:,} measures as expected")
     return problems

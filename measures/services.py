@@ -1432,14 +1432,17 @@ def status_event_record_many(
     refused: Mapping[int, ValidationError] | None = None,
 ) -> list[StatusEvent]:
     """Record ``events`` (each a mapping of ``status_event_record``'s keyword arguments
-    ``EVENT_FIELDS``) as ``status_event_record`` records each in turn, in the order given,
-    a whole set at once and in one transaction: their measures are locked, every event is
-    checked first (``status_event_check_many``), and if any is refused nothing is written
-    (``InvalidRowsError``). Then the events are written in turns, the first event of each
-    measure, then the second, and so on: each turn writes its events and citations,
-    refreshes its measures' cached status (raising their version, as recording one event
-    does) and announces its events. The events are returned in the order given, each with
-    its measure as it now stands."""
+    ``EVENT_FIELDS``) as ``status_event_record`` records each, in the order given, but as a
+    whole set in one transaction: their measures are locked, every event is checked first
+    (``status_event_check_many``, each counting in the sequences of the later ones), and if
+    any is refused nothing is written (``InvalidRowsError``). Then the events and their
+    citations are written, with a statement for each table, and each measure's cached
+    status is refreshed once, from all of its events, raising its version by one: the set
+    is one change of each measure it touches, as an import of measures is, and its history
+    gains one row a measure (every row of the transaction bears the same instant, so the
+    states between two events of the set were never anyone's to read). The events are
+    announced in the order given, and returned in that order, each with its measure as it
+    now stands."""
     with transaction.atomic():
         locked = _stored_rows(
             Measure,
@@ -1450,27 +1453,18 @@ def status_event_record_many(
         errors = _check_events(prepared, refused)
         if errors:
             raise InvalidRowsError(errors)
-        turns: list[list[tuple[StatusEvent, list[EventCitation]]]] = []
-        recorded: dict[int, int] = {}
+        StatusEvent.objects.bulk_create([event for event, _ in prepared])
         for event, citations in prepared:
-            turn = recorded.get(event.measure_id, 0)
-            recorded[event.measure_id] = turn + 1
-            if turn == len(turns):
-                turns.append([])
-            turns[turn].append((event, citations))
-        for batch in turns:
-            StatusEvent.objects.bulk_create([event for event, _ in batch])
-            for event, citations in batch:
-                for citation in citations:
-                    citation.event = event
-            EventCitation.objects.bulk_create(
-                [citation for _, citations in batch for citation in citations]
-            )
-            refresh_cached_statuses({event.measure_id for event, _ in batch})
-            _announce(
-                (ChangeKind.STATUS_EVENT_RECORDED, event, locked[event.measure_id])
-                for event, _ in batch
-            )
+            for citation in citations:
+                citation.event = event
+        EventCitation.objects.bulk_create(
+            [citation for _, citations in prepared for citation in citations]
+        )
+        refresh_cached_statuses({event.measure_id for event, _ in prepared})
+        _announce(
+            (ChangeKind.STATUS_EVENT_RECORDED, event, locked[event.measure_id])
+            for event, _ in prepared
+        )
         stamped = dict(
             StatusEvent.objects.filter(pk__in=[event.pk for event, _ in prepared]).values_list(
                 "pk", "recorded_at"
