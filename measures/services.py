@@ -15,7 +15,7 @@ from django.contrib.auth.models import AbstractBaseUser, AnonymousUser, User
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, models, router, transaction
-from django.db.models import ExpressionWrapper, F, Min, OuterRef, Q, Subquery
+from django.db.models import ExpressionWrapper, F, Min, OuterRef, Q, Subquery, Value
 from django.db.models.expressions import DatabaseDefault, RawSQL
 from django.db.models.functions import Coalesce, Least
 from django.db.models.sql import Query
@@ -1425,6 +1425,38 @@ def status_event_check_many(
     return _check_events(_prepare_events(events, recorded_by=recorded_by, measures={}), refused)
 
 
+def _insert_events(events: Sequence[StatusEvent]) -> None:
+    """Insert ``events``, their ids rising in the order given, as statements PostgreSQL
+    plans quickly. Django writes rows as one ``UNNEST`` of a column's values, planned
+    once, unless a column is an array (``extent``): then as ``VALUES``, planned row by
+    row, 0.15 ms a row. So the ids are drawn from the table's sequence first, in order;
+    the events not limited to some nations are inserted with ``extent`` left to its
+    database default (the same empty list), which leaves the column out and lets Django
+    use ``UNNEST``; only those limited to some nations go by ``VALUES``."""
+    if not events:
+        return
+    table = StatusEvent._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
+            [table, StatusEvent._meta.pk.column, len(events)],
+        )
+        ids = sorted(row[0] for row in cursor.fetchall())
+    for event, pk in zip(events, ids, strict=True):
+        event.pk = pk
+    unlimited = [event for event in events if not event.extent]
+    extent = StatusEvent._meta.get_field("extent")
+    default = DatabaseDefault(Value(extent.db_default), output_field=extent)
+    for event in unlimited:
+        event.extent = default
+    try:
+        StatusEvent.objects.bulk_create(unlimited)
+    finally:
+        for event in unlimited:
+            event.extent = []
+    StatusEvent.objects.bulk_create([event for event in events if event.extent])
+
+
 def status_event_record_many(
     *,
     events: Sequence[Mapping[str, Any]],
@@ -1453,7 +1485,7 @@ def status_event_record_many(
         errors = _check_events(prepared, refused)
         if errors:
             raise InvalidRowsError(errors)
-        StatusEvent.objects.bulk_create([event for event, _ in prepared])
+        _insert_events([event for event, _ in prepared])
         for event, citations in prepared:
             for citation in citations:
                 citation.event = event

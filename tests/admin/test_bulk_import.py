@@ -956,6 +956,65 @@ class TestSetServices:
         measure.refresh_from_db()
         assert (measure.title, measure.version) == ("Measure 0", 1)
 
+    def test_events_limited_or_not_are_written_in_the_order_given(
+        self, researcher: Any, world: dict[str, Any]
+    ) -> None:
+        """Events limited to some nations are inserted apart from the others (an array
+        column keeps Django from inserting by ``UNNEST``): their ids still rise in the order
+        given, every extent is as given, and the others take one ``UNNEST`` statement."""
+        measures = [measure_create(fields=measure_fields(row)) for row in measure_rows(3, "order")]
+        cite = [CitationInput(source=world["sources"][0], quote="q")]
+        plan = [
+            (0, "legislating", "2019-01-01", []),
+            (1, "legislating", "2019-01-01", []),
+            (0, "enacted", "2019-04-02", []),
+            (0, "in_force", "2020-01-01", ["scotland"]),
+            (1, "enacted", "2019-04-02", []),
+            (0, "in_force", "2021-01-01", ["wales", "england"]),
+            (1, "in_force", "2020-01-01", ["northern_ireland"]),
+            (2, "announced", "2018-04-09", []),
+        ]
+        with CaptureQueriesContext(connection) as queries:
+            events = status_event_record_many(
+                events=[
+                    {
+                        "measure": measures[n],
+                        "axis": "stage",
+                        "value": value,
+                        "effective_on": datetime.date.fromisoformat(day),
+                        "rationale": "r",
+                        "citations": cite,
+                        "extent": extent,
+                    }
+                    for n, value, day, extent in plan
+                ],
+                recorded_by=researcher,
+            )
+        assert [event.pk for event in events] == sorted(event.pk for event in events)
+        stored = StatusEvent.objects.filter(pk__in=[event.pk for event in events])
+        assert list(stored.order_by("id").values_list("measure", "value", "extent")) == [
+            (
+                measures[n].pk,
+                value,
+                sorted(extent, key=["england", "wales", "scotland", "northern_ireland"].index),
+            )
+            for n, value, _, extent in plan
+        ]
+        inserts = [
+            query["sql"].split(" RETURNING ")[0]
+            for query in queries.captured_queries
+            if query["sql"].startswith('INSERT INTO "measures_statusevent"')
+        ]
+        assert len(inserts) == 2
+        assert "UNNEST" in inserts[0]
+        assert '"extent"' not in inserts[0]
+        assert '"extent"' in inserts[1]
+        assert inserts[1].count("), (") == 2
+        assert [
+            measure.stage
+            for measure in Measure.objects.filter(slug__startswith="order").order_by("slug")
+        ] == ["in_force", "in_force", "announced"]
+
     def test_events_come_back_recorded_with_their_measure_as_it_now_stands(
         self, researcher: Any, world: dict[str, Any]
     ) -> None:
