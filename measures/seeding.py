@@ -28,11 +28,13 @@ from legislation.services import (
 from measures.models import FundingLine, Measure, StatusEvent
 from measures.services import (
     CitationInput,
+    InvalidRowsError,
     funding_line_create,
     funding_line_update,
     measure_create,
     measure_update,
     status_event_record,
+    status_event_record_many,
 )
 from strategy.models import Organisation, Source, Strategy
 from strategy.services import (
@@ -370,38 +372,65 @@ def _event_fields(row: dict[str, Any]) -> dict[str, Any]:
 def _load_events(
     measure: Measure, rows: list[dict[str, Any]], sources: dict[str, Source], counts: Counter[str]
 ) -> None:
-    """Record each event not already recorded: first the events in date order, then the
-    corrections in the file's order (a correction names its event by ``key``; the event it
-    corrects stays in the history, as recorded)."""
+    """Record each event not already recorded: first the events in date order, as one set
+    (``status_event_record_many``: each checked as recorded in turn, the measure's version
+    raised once), then the corrections one by one in the file's order (a correction names
+    its event by ``key``; the event it corrects stays in the history, as recorded)."""
     recorded: dict[str, StatusEvent] = {}
     originals = sorted(
         (row for row in rows if not row.get("corrects")), key=lambda row: row["effective_on"]
     )
     corrections = [row for row in rows if row.get("corrects")]
-    for row in [*originals, *corrections]:
-        supersedes = None
-        if row.get("corrects"):
-            supersedes = recorded.get(row["corrects"])
-            if supersedes is None:
-                raise SeedError(f"{measure.slug}: no event “{row['corrects']}” to correct")
-        event = StatusEvent.objects.filter(
-            measure=measure, supersedes=supersedes, **_event_fields(row)
-        ).first()
+    new: list[dict[str, Any]] = []
+    for row in originals:
+        event = _stored_event(measure, row, supersedes=None)
+        if event is None:
+            new.append(row)
+        elif row.get("key"):
+            recorded[row["key"]] = event
+    if new:
+        try:
+            written = status_event_record_many(
+                events=[{"measure": measure, **_event_arguments(row, sources)} for row in new]
+            )
+        except InvalidRowsError as refused:
+            # As recording them one by one would: the first refused event's errors.
+            raise refused.errors[min(refused.errors)] from None
+        counts["status events recorded"] += len(written)
+        recorded.update(
+            (row["key"], event) for row, event in zip(new, written, strict=True) if row.get("key")
+        )
+    for row in corrections:
+        supersedes = recorded.get(row["corrects"])
+        if supersedes is None:
+            raise SeedError(f"{measure.slug}: no event “{row['corrects']}” to correct")
+        event = _stored_event(measure, row, supersedes=supersedes)
         if event is None:
             event = status_event_record(
-                measure=measure,
-                **_event_fields(row),
-                effective_on_precision=row.get("effective_on_precision", "day"),
-                ends_on=row.get("ends_on"),
-                supersedes=supersedes,
-                rationale=row["rationale"],
-                citations=[
-                    CitationInput(**_cited(citation, sources)) for citation in row["citations"]
-                ],
+                measure=measure, supersedes=supersedes, **_event_arguments(row, sources)
             )
             counts["status events recorded"] += 1
         if row.get("key"):
             recorded[row["key"]] = event
+
+
+def _stored_event(
+    measure: Measure, row: dict[str, Any], *, supersedes: StatusEvent | None
+) -> StatusEvent | None:
+    return StatusEvent.objects.filter(
+        measure=measure, supersedes=supersedes, **_event_fields(row)
+    ).first()
+
+
+def _event_arguments(row: dict[str, Any], sources: dict[str, Source]) -> dict[str, Any]:
+    """The row as the services' arguments for an event, its measure and correction apart."""
+    return {
+        **_event_fields(row),
+        "effective_on_precision": row.get("effective_on_precision", "day"),
+        "ends_on": row.get("ends_on"),
+        "rationale": row["rationale"],
+        "citations": [CitationInput(**_cited(citation, sources)) for citation in row["citations"]],
+    }
 
 
 def load_seeds(directory: Path = SEEDS_DIR) -> Counter[str]:
