@@ -1497,15 +1497,10 @@ def status_event_record_many(
             (ChangeKind.STATUS_EVENT_RECORDED, event, locked[event.measure_id])
             for event, _ in prepared
         )
-        stamped = dict(
-            StatusEvent.objects.filter(pk__in=[event.pk for event, _ in prepared]).values_list(
-                "pk", "recorded_at"
-            )
-        )
+        # Each event's recorded_at came back from its insert (a database default).
         measures = Measure.objects.in_bulk(list(locked))
     events_recorded = []
     for event, _ in prepared:
-        event.recorded_at = stamped[event.pk]
         event.measure = measures[event.measure_id]
         events_recorded.append(event)
     return events_recorded

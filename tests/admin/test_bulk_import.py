@@ -1038,7 +1038,13 @@ class TestSetServices:
             ],
             recorded_by=researcher,
         )
-        assert [event.recorded_at is not None for event in events] == [True, True]
+        recorded_at = dict(
+            StatusEvent.objects.filter(pk__in=[event.pk for event in events]).values_list(
+                "pk", "recorded_at"
+            )
+        )
+        assert [event.recorded_at for event in events] == [recorded_at[e.pk] for e in events]
+        assert all(isinstance(event.recorded_at, datetime.datetime) for event in events)
         assert {event.measure.version for event in events} == {2}
         assert [(e.value, e.extent, e.rationale) for e in events] == [
             ("announced", ["england", "wales"], "why"),
